@@ -1,0 +1,92 @@
+"""After baking: generate the demo data, then git init, dvc init, the DVC remote, a first commit.
+
+Standard library only. Each tool that is missing is skipped with the command to run later.
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+REMOTE_URL = "{{ cookiecutter.dvc_remote_url }}"
+AUTHOR = ("{{ cookiecutter.author_name }}", "{{ cookiecutter.author_email }}")
+TRACKED_INPUTS = ["data/raw", "data/golden"]
+
+
+def run(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def dvc_command() -> list[str] | None:
+    if shutil.which("dvc"):
+        return ["dvc"]
+    if importlib.util.find_spec("dvc"):  # installed next to cookiecutter, not on PATH
+        return [sys.executable, "-m", "dvc"]
+    return None
+
+
+def make_demo_data() -> None:
+    env = {**os.environ, "PYTHONPATH": "src"}
+    subprocess.run([sys.executable, "-m", f"{PACKAGE}.demo_data", "--out", "data"], check=True, env=env)
+
+
+def init_repositories() -> list[str]:
+    """Returns the commands that were skipped because a tool is missing."""
+    skipped = []
+    git = shutil.which("git")
+    if git:
+        run([git, "init", "--quiet", "--initial-branch", "main"])
+    else:
+        skipped.append("git init --initial-branch main")
+    dvc = dvc_command()
+    if dvc and git:
+        os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+        run(dvc + ["init", "--quiet"])
+        run(dvc + ["remote", "add", "--default", "storage", REMOTE_URL])
+        run(dvc + ["add", "--quiet"] + TRACKED_INPUTS)
+    else:
+        skipped += [
+            "dvc init",
+            f"dvc remote add --default storage {REMOTE_URL}",
+            "dvc add " + " ".join(TRACKED_INPUTS),
+        ]
+    if git:
+        run([git, "add", "--all"])
+        name, email = AUTHOR
+        run(
+            [
+                git,
+                "-c",
+                f"user.name={name}",
+                "-c",
+                f"user.email={email}",
+                "commit",
+                "--quiet",
+                "--message",
+                "Initial project from cookiecutter-llm-finetune",
+            ]
+        )
+    else:
+        skipped.append('git add --all && git commit -m "Initial project"')
+    return skipped
+
+
+if __name__ == "__main__":
+    make_demo_data()
+    try:
+        skipped = init_repositories()
+    except subprocess.CalledProcessError as e:
+        print(f"ERROR: {' '.join(e.cmd)} failed: {e.stderr.strip()}", file=sys.stderr)
+        sys.exit(1)
+    if skipped:
+        print("git or dvc was not found, so these steps were skipped; run them in the project:")
+        print("".join(f"  {cmd}\n" for cmd in skipped))
+    print(f"""Next:
+  cd {Path.cwd().name}
+  pip install torch==2.13.0        # or the torch build for your GPU
+  pip install -e '.[dev]'
+  dvc repro                        # curate -> split -> decontaminate -> train -> merge -> evaluate
+  dvc metrics show""")

@@ -1,0 +1,130 @@
+"""Bake every option value; check the exact files, their rendering, lint and the baked tests."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE, bake, run
+
+PACKAGE = "security_triage_assistant"
+MODULES = [
+    "__init__", "base", "chat", "curate", "decontaminate", "demo_data", "embedded", "evaluate",
+    "jsonl", "merge", "ngrams", "params", "scoring", "split", "train",
+]  # fmt: skip
+TESTS = ["conftest", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data", "test_model"]
+TESTS += ["test_scoring", "test_split"]
+EXPECTED_FILES = {
+    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
+    "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
+    "data/.gitignore", "data/raw.dvc", "data/golden.dvc",
+    f"src/{PACKAGE}/chat_template.jinja",
+    *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
+    *(f"tests/{t}.py" for t in TESTS),
+}  # fmt: skip
+OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+VARIANTS = [{}] + [
+    {name: value} for name, values in OPTIONS.items() if isinstance(values, list) for value in values[1:]
+]
+
+
+def tracked_files(project: Path) -> set[str]:
+    return set(
+        subprocess.run(["git", "ls-files"], cwd=project, capture_output=True, text=True).stdout.split()
+    )
+
+
+def test_every_choice_is_covered():
+    choices = {k: v for k, v in OPTIONS.items() if isinstance(v, list)}
+    assert set(choices) == {"python_version", "training_method", "dvc_remote"}
+    covered = {(k, v) for variant in VARIANTS for k, v in variant.items()}
+    assert covered | {(k, v[0]) for k, v in choices.items()} == {
+        (k, x) for k, v in choices.items() for x in v
+    }
+
+
+@pytest.mark.parametrize(
+    "context", VARIANTS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()) or "defaults"
+)
+def test_bake(tmp_path, context):
+    project = bake(tmp_path, **context)
+    answers = {k: (v[0] if isinstance(v, list) else v) for k, v in OPTIONS.items()} | context
+
+    # Exactly these files, all committed, nothing left over.
+    assert tracked_files(project) == EXPECTED_FILES
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True)
+    assert status.stdout == ""
+    log = subprocess.run(["git", "log", "--format=%an <%ae>|%s"], cwd=project, capture_output=True, text=True)
+    assert log.stdout.strip() == "Your Name <you@example.com>|Initial project from cookiecutter-llm-finetune"
+
+    # Everything rendered; only the chat template is Jinja on purpose.
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and path.suffix != ".jinja":
+            text = path.read_text(encoding="utf-8")
+            assert "{{" not in text and "{%" not in text.replace("{% generation %}", ""), path
+            assert "cookiecutter." not in text, path
+
+    # Answers land where they should.
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + answers["python_version"].replace(".", "")
+    dvc_dep = next(d for d in pyproject["project"]["dependencies"] if d.startswith("dvc"))
+    remote = answers["dvc_remote"]
+    assert dvc_dep == ("dvc>=3.60" if remote == "local" else f"dvc[{remote}]>=3.60")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["train"]["method"] == answers["training_method"]
+    config = (project / ".dvc" / "config").read_text()
+    scheme = {"local": "../", "s3": "s3://", "gcs": "gs://", "azure": "azure://", "ssh": "ssh://"}[remote]
+    assert re.search(rf"url = .*{re.escape(scheme)}", config) and "remote = storage" in config
+
+    # Demo data was generated and handed to DVC, not to Git.
+    raw = (project / "data" / "raw" / "demo.jsonl").read_text().splitlines()
+    assert len(raw) == 903 and "raw/demo.jsonl" not in tracked_files(project)
+    assert (project / "data" / "golden" / "golden.jsonl").exists()
+
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_a_long_project_name_still_lints(tmp_path):
+    project = bake(tmp_path, project_name="Enterprise Knowledge Base Customer Support Assistant Fine Tune")
+    assert project.name == "enterprise-knowledge-base-customer-support-assistant-fine-tune"
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_baked_project_tests_pass(tmp_path, method):
+    project = bake(tmp_path, training_method=method)
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    assert re.search(r"\b4\d passed\b", result.stdout), result.stdout[-500:]
+
+
+def test_project_and_template_requirements_agree(default_project):
+    def names(reqs):
+        return {re.split(r"[\[<>=;]", r, maxsplit=1)[0].strip().lower() for r in reqs}
+
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    project_deps = names(
+        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+    )
+    template_reqs = names(
+        line for line in (TEMPLATE / "requirements.txt").read_text().splitlines() if line and line[0] != "#"
+    )
+    assert project_deps <= template_reqs
+    assert template_reqs - project_deps == {"cookiecutter", "setuptools"}
+
+
+def test_the_package_builds_with_its_chat_template(default_project, tmp_path):
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        cwd=default_project)  # fmt: skip
+    import zipfile
+
+    [wheel] = Path(tmp_path).glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert f"{PACKAGE}/chat_template.jinja" in names
+    assert {f"{PACKAGE}/{m}.py" for m in MODULES} <= names

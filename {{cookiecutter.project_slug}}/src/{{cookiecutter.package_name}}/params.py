@@ -1,0 +1,138 @@
+"""Typed view of params.yaml: one frozen dataclass per stage section.
+
+Unknown keys fail loudly with their name. Knobs that a library owns (trl.SFTConfig,
+peft.LoraConfig) stay plain mappings here and are checked against that library's own field
+names by the stage that passes them through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .embedded import EmbeddedParams
+
+
+class ParamsError(ValueError):
+    """A params.yaml value a person has to fix; the message names the key."""
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    model: str = "embedded"
+    """'embedded' builds the tiny offline model; otherwise a local directory or a Hub model id."""
+    revision: str = "main"
+    """Hub revision (branch, tag or commit); the resolved commit is recorded in the lineage."""
+    embedded: EmbeddedParams = field(default_factory=EmbeddedParams)
+
+
+@dataclass(frozen=True)
+class CurateParams:
+    max_chars: int = 8000
+    """Rows whose text is longer are quarantined as too_long, never truncated."""
+    final_assistant: bool = True
+    """SFT rows must end with the assistant turn that is the training target."""
+    max_quarantine_share: float = 0.2
+    """Fail the stage when more than this share of rows is quarantined: garbage in, stop."""
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    seed: int = 42
+    train: float = 0.8
+    val: float = 0.1
+    test: float = 0.1
+    stratify_by: str = "bucket"
+    """meta field whose values are split in the same proportions ('' to turn off)."""
+    group_by: str = ""
+    """meta field whose rows must stay in one split, e.g. knowledge_point ('' = each row alone)."""
+
+
+@dataclass(frozen=True)
+class DecontaminateParams:
+    ngram: int = 8
+    """Word n-gram size; 13 is the classic value for documents, 8 suits short chat turns."""
+    threshold: float = 0.5
+    """Share of an eval message's n-grams found in a training row that makes the row contaminated."""
+    min_words: int = 3
+    """Eval messages shorter than this are too generic to match on; they are counted, not used."""
+    benchmarks: list[str] = field(default_factory=list)
+    """Extra eval sets (JSONL conversations) that must never leak into training."""
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    method: str = "lora"
+    """lora | full."""
+    sft: dict = field(default_factory=dict)
+    """trl.SFTConfig fields, passed through unchanged."""
+    lora: dict = field(default_factory=dict)
+    """peft.LoraConfig fields, passed through unchanged (method: lora)."""
+
+
+@dataclass(frozen=True)
+class MergeParams:
+    atol: float = 1e-4
+    """Largest allowed |merged - adapter| logit difference on the probe batch."""
+    probe_size: int = 8
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    max_new_tokens: int = 32
+    batch_size: int = 32
+    match: str = "normalized"
+    """exact | normalized (case, surrounding punctuation and whitespace ignored)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    base: BaseParams = field(default_factory=BaseParams)
+    curate: CurateParams = field(default_factory=CurateParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    decontaminate: DecontaminateParams = field(default_factory=DecontaminateParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    merge: MergeParams = field(default_factory=MergeParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+
+
+def from_dict(cls: type, data: object, where: str):
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong scalar types."""
+    if not isinstance(data, dict):
+        raise ParamsError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ParamsError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(names)}")
+    values = {}
+    for name, value in data.items():
+        kind, key = hints[name], f"{where}.{name}"
+        if dataclasses.is_dataclass(kind):
+            values[name] = from_dict(kind, value, key)
+            continue
+        expected = typing.get_origin(kind) or kind
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok, value = True, float(value)
+        if not ok:
+            raise ParamsError(f"{key}: expected {expected.__name__}, got {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+def load(path: Path = Path("params.yaml")) -> Params:
+    with path.open(encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    return from_dict(Params, data, str(path))
+
+
+def check_keys(section: dict, allowed: set[str], where: str) -> None:
+    """For pass-through sections: every key must be a field of the library's config class."""
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ParamsError(f"{where}: unknown key {unknown[0]!r}; it is not a field of the library config")

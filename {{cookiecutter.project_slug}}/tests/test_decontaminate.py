@@ -1,0 +1,74 @@
+import json
+
+from {{ cookiecutter.package_name }}.decontaminate import main
+from {{ cookiecutter.package_name }}.ngrams import EvalIndex, words
+from {{ cookiecutter.package_name }}.params import DecontaminateParams
+
+QUESTION = (
+    "Scanner result for invoice_2231.pdf reports level 7 of 10 on the perimeter gateway, verdict please?"
+)
+
+
+def write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_words_ignore_case_punctuation_and_spacing():
+    assert words("  Hello,   WORLD!\tfoo_bar ") == ["hello", "world", "foo", "bar"]
+
+
+def test_planted_leaks_are_caught_and_common_phrases_are_not(tmp_path, make_chat):
+    leaks = {
+        "exact": make_chat(QUESTION, "UNSAFE"),
+        "disguised": make_chat(QUESTION.upper().replace(",", " ;  ").replace("?", "!!"), "UNSAFE"),
+        "embedded": make_chat("Context first. " + QUESTION + " Also check the logs.", "UNSAFE"),
+        "in_answer": make_chat("What did the analyst ask?", QUESTION),
+        "swapped": {
+            "messages": [
+                {"role": "user", "content": "Another ticket"},
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": "UNSAFE"},
+            ]
+        },
+        "short": make_chat("what is the capital of peru", "Out of scope"),
+    }
+    clean = {
+        "shares_phrase": make_chat("Scanner result for report.docx: level 2 of 10. Verdict please?", "SAFE"),
+        "same_answer": make_chat("Level 9 for setup.exe on the mail relay?", "UNSAFE"),
+        "shares_words": make_chat("The capital city question is out of scope here", "Out of scope"),
+    }
+    train = [{"id": k, **r} for k, r in {**leaks, **clean}.items()]
+    write(tmp_path / "split" / "train.jsonl", train)
+    write(tmp_path / "split" / "val.jsonl", [])
+    write(tmp_path / "test.jsonl", [{"id": "t1", **make_chat(QUESTION, "UNSAFE")}])
+    write(
+        tmp_path / "golden" / "golden.jsonl",
+        [{"id": "g1", **make_chat("What is the capital of Peru?", "Out of scope")}],
+    )
+    report = main(
+        DecontaminateParams(),
+        tmp_path / "split",
+        [tmp_path / "test.jsonl", tmp_path / "golden"],
+        tmp_path / "out",
+        tmp_path / "m.json",
+    )
+    removed = {
+        json.loads(x)["id"]: json.loads(x)
+        for x in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()
+    }
+    assert set(removed) == set(leaks)  # recall 1.0 on the planted set, no false positive
+    assert removed["exact"]["matched"] == [{"eval_set": "test", "id": "t1", "overlap": 1.0}]
+    assert removed["short"]["matched"][0]["eval_set"] == "golden"
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert kept == list(clean)
+    assert report["train"] == {"kept": 3, "removed": 6}
+    assert report["removed_by_eval_set"] == {"golden": 1, "test": 5}
+
+
+def test_too_short_eval_prompts_are_counted_not_matched():
+    index = EvalIndex(n=8, min_words=3)
+    index.add("golden", "g", ["Verdict?"])
+    assert index.skipped_short == 1
+    assert index.matches(["Verdict? It is a verdict."], threshold=0.8) == []
