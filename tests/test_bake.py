@@ -26,7 +26,7 @@ EXPECTED_FILES = {
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip
-OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+OPTIONS = {k: v for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if k[0] != "_"}
 VARIANTS = [{}] + [
     {name: value} for name, values in OPTIONS.items() if isinstance(values, list) for value in values[1:]
 ]

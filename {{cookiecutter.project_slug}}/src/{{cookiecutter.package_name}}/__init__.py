@@ -1,1 +1,4 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""{{ cookiecutter.project_name }}.
+
+The fine-tuning pipeline, one module per DVC stage (see dvc.yaml).
+"""
