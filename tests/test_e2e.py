@@ -6,6 +6,7 @@ a no-op second run, and that a train knob re-runs only train -> merge -> evaluat
 """
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,6 +40,24 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
     assert ev["finetuned"]["golden"]["pass_rate"] > ev["base"]["golden"]["pass_rate"]
     report = (reproduced / "reports" / "evaluate" / "report.md").read_text()
     assert "| scan_verdict |" in report and "| golden bucket |" in report
+    assert ev["gate"] == {"passed": True, "reasons": []} and "**Gate: PASSED**" in report
+    assert 0 < ev["finetuned"]["golden"]["consistency"]["agreement"] <= 1
+    confusion = json.loads((reproduced / "plots" / "evaluate" / "confusion.json").read_text())["confusion"]
+    assert {r["actual"] for r in confusion} == {"SAFE", "UNSAFE"}
+    run(["make", "gate"], cwd=reproduced)
+
+
+def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
+    # The base model posing as the fine-tuned one: the real evaluate, then the CI gate command.
+    cmd = "python -m security_triage_assistant.evaluate --base models/base --model models/base"
+    cmd += f" --test data/split/test.jsonl --golden data/golden --out {tmp_path}/r --plots {tmp_path}/p"
+    run(cmd.split() + ["--metrics", str(tmp_path / "bad.json")], cwd=reproduced)
+    gate = subprocess.run(
+        [sys.executable, "-m", "security_triage_assistant.gate", str(tmp_path / "bad.json")],
+        cwd=reproduced, capture_output=True, text=True,
+    )  # fmt: skip
+    assert gate.returncode == 1
+    assert "golden: risk tier 'critical' pass rate 0.00 < 1.00" in gate.stderr
 
 
 def test_every_stage_explains_itself(reproduced):
@@ -65,8 +84,8 @@ def test_base_model_lineage_is_recorded(reproduced):
     base = metrics(reproduced, "base")
     assert base["source"] == "embedded" and len(base["revision"]) == 64
     lock = yaml.safe_load((reproduced / "dvc.lock").read_text())
-    base_out = lock["stages"]["base"]["outs"][0]
-    assert base_out["path"] == "models/base" and base_out["md5"].endswith(".dir")
+    base_out = next(o for o in lock["stages"]["base"]["outs"] if o["path"] == "models/base")
+    assert base_out["md5"].endswith(".dir")
     train_deps = {d["path"]: d["md5"] for d in lock["stages"]["train"]["deps"]}
     assert train_deps["models/base"] == base_out["md5"]
 
@@ -79,12 +98,10 @@ def test_second_repro_is_a_no_op(reproduced):
 
 
 def test_a_train_knob_reruns_only_train_merge_evaluate(reproduced):
+    # Last on purpose: it changes the project. One epoch keeps it quick.
     params_file = reproduced / "params.yaml"
-    original = params_file.read_text()
-    params_file.write_text(original.replace("num_train_epochs: 12", "num_train_epochs: 3"))
-    try:
-        dry = run(["dvc", "repro", "--dry"], cwd=reproduced)
-    finally:
-        params_file.write_text(original)
-    ran = [line.split("'")[1] for line in dry.stdout.splitlines() if line.startswith("Running stage")]
+    params_file.write_text(params_file.read_text().replace("num_train_epochs: 12", "num_train_epochs: 1"))
+    result = run(["dvc", "repro"], cwd=reproduced)
+    ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
     assert ran == ["train", "merge", "evaluate"]
+    assert metrics(reproduced, "train")["steps"] < 60

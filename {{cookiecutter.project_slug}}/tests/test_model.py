@@ -6,7 +6,10 @@ import pytest
 
 from {{ cookiecutter.package_name }} import base, merge
 from {{ cookiecutter.package_name }}.embedded import EmbeddedParams
-from {{ cookiecutter.package_name }}.params import BaseParams, MergeParams
+from {{ cookiecutter.package_name }}.params import (
+    BaseParams,
+    MergeParams,
+)
 
 pytestmark = pytest.mark.slow
 TINY = EmbeddedParams(vocab_size=400, pretrain_examples=200, pretrain_steps=3, pretrain_batch_size=8)

@@ -1,11 +1,14 @@
-from {{ cookiecutter.package_name }}.scoring import passes, summarize
+from {{ cookiecutter.package_name }}.scoring import (
+    normalize_answer,
+    summarize,
+)
 
 
-def test_normalized_match_ignores_case_edge_punctuation_and_spaces():
-    assert passes(" unsafe. ", "UNSAFE")
-    assert passes("go-shorty.killcod3.com", "go-shorty.killcod3.com")
-    assert not passes("go-shorty.killcod3.co", "go-shorty.killcod3.com")
-    assert not passes("unsafe", "UNSAFE", match="exact")
+def test_normalisation_ignores_case_edge_punctuation_and_spaces_only():
+    assert normalize_answer(' "Unsafe."  ') == "unsafe"
+    assert normalize_answer("go-shorty.killcod3.com") == "go-shorty.killcod3.com"
+    assert normalize_answer("a  b") == normalize_answer("A b")
+    assert normalize_answer("go-shorty.killcod3.co") != normalize_answer("go-shorty.killcod3.com")
 
 
 def test_summary_reports_every_bucket_and_risk_not_only_the_aggregate():

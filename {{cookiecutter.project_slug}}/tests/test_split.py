@@ -2,7 +2,10 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.params import ParamsError, SplitParams
+from {{ cookiecutter.package_name }}.params import (
+    ParamsError,
+    SplitParams,
+)
 from {{ cookiecutter.package_name }}.split import assign, main
 
 

@@ -2,32 +2,74 @@
 
     python -m PACKAGE.evaluate --base models/base --model models/merged \
         --test data/split/test.jsonl --golden data/golden --out reports/evaluate \
-        --metrics metrics/evaluate.json
+        --plots plots/evaluate --metrics metrics/evaluate.json
 
-Baseline first: both models answer every item greedily with the chat template, and the metrics
-hold overall, per-bucket and per-risk pass rates for each. Every prediction is kept in
-`predictions.jsonl`; `report.md` has the per-bucket tables.
+Baseline first: both models answer every item greedily through the chat template and each
+answer is judged by the item's check (see checks.py). The metrics hold pass rates overall, per
+bucket and per risk tier for each model and set, optional run-to-run consistency, and the gate
+verdict with its reasons. Every answer is in `predictions.jsonl`; `report.md` has the
+per-bucket tables and the failures grouped by bucket and reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from . import params as params_mod
 from .base import resolve
-from .chat import prompt_and_reference
-from .jsonl import read_jsonl, write_json, write_jsonl
-from .scoring import bucket_table, passes, summarize
+from .chat import check_conversation, prompt_and_reference
+from .checks import CheckError, judge, parse_check
+from .gate import check_gate
+from .jsonl import input_files, write_json, write_jsonl
+from .reports import bucket_plot, confusion_plot, markdown_report
+from .scoring import normalize_answer, summarize
 
 
-def generate(model, tokenizer, prompts: list[list[dict]], p: params_mod.EvaluateParams) -> list[dict]:
-    """Greedy answers, batched with left padding; `stopped` says the model ended its turn."""
+class EvalSpecError(ValueError):
+    """A malformed eval item; the message starts with file:line."""
+
+
+def load_items(path: Path, default_check: str) -> list[dict]:
+    """Eval items with their parsed check, validated before any model is loaded."""
+    items = []
+    for file in input_files(path):
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{file}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise EvalSpecError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from e
+            problem = check_conversation(row)
+            if problem:
+                raise EvalSpecError(f"{where}: {problem[1]}")
+            meta = row.get("meta") or {}
+            try:
+                check = parse_check(meta.get("check", default_check))
+            except CheckError as e:
+                raise EvalSpecError(f"{where}: {e}") from e
+            items.append(
+                {"id": str(row.get("id", where)), "messages": row["messages"], "meta": meta, "check": check}
+            )
+    return items
+
+
+def generate(
+    model, tokenizer, prompts: list[list[dict]], p: params_mod.EvaluateParams, sample=False
+) -> list[dict]:
+    """Batched answers with left padding; `stopped` says the model ended its turn."""
     import torch
 
     tokenizer.padding_side = "left"
+    settings = (
+        {"do_sample": True, "temperature": p.consistency.temperature} if sample else {"do_sample": False}
+    )
     answers = []
     for i in range(0, len(prompts), p.batch_size):
         batch = tokenizer.apply_chat_template(
@@ -39,7 +81,7 @@ def generate(model, tokenizer, prompts: list[list[dict]], p: params_mod.Evaluate
             return_dict=True,
         )
         with torch.no_grad():
-            out = model.generate(**batch, max_new_tokens=p.max_new_tokens, do_sample=False)
+            out = model.generate(**batch, max_new_tokens=p.max_new_tokens, **settings)
         for row in out[:, batch["input_ids"].shape[1] :].tolist():
             stopped = tokenizer.eos_token_id in row
             row = row[: row.index(tokenizer.eos_token_id)] if stopped else row
@@ -47,36 +89,64 @@ def generate(model, tokenizer, prompts: list[list[dict]], p: params_mod.Evaluate
     return answers
 
 
+def consistency(model, tokenizer, prompts: list[list[dict]], p: params_mod.EvaluateParams) -> dict:
+    """Answer each prompt K times with sampling: how often do the answers agree?"""
+    runs = [generate(model, tokenizer, prompts, p, sample=True) for _ in range(p.consistency.samples)]
+    modal_shares, all_agree = [], 0
+    for answers in zip(*runs, strict=True):
+        counts = Counter(normalize_answer(a["text"]) for a in answers)
+        top = counts.most_common(1)[0][1]
+        modal_shares.append(top / len(answers))
+        all_agree += top == len(answers)
+    n = max(1, len(modal_shares))
+    return {
+        "samples": p.consistency.samples,
+        "temperature": p.consistency.temperature,
+        "agreement": round(sum(modal_shares) / n, 4),
+        "all_agree_rate": round(all_agree / n, 4),
+    }
+
+
 def run_model(label: str, name: str, revision: str | None, sets: dict, p: params_mod.EvaluateParams):
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    torch.manual_seed(p.seed)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     model = AutoModelForCausalLM.from_pretrained(name, revision=revision).eval()
     summaries, predictions = {}, []
-    for set_name, rows in sets.items():
-        prompts, references = zip(*(prompt_and_reference(r) for r in rows), strict=True) if rows else ((), ())
+    for set_name, items in sets.items():
+        prompts, references = [], []
+        for item in items:
+            prompt, reference = prompt_and_reference(item)
+            prompts.append(prompt)
+            references.append(reference)
         results = []
-        for row, ref, answer in zip(
-            rows, references, generate(model, tokenizer, list(prompts), p), strict=True
-        ):
-            meta = row.get("meta", {})
+        answers = generate(model, tokenizer, prompts, p)
+        for item, prompt, ref, answer in zip(items, prompts, references, answers, strict=True):
+            passed, reason, detail = judge(item["check"], answer["text"], ref, p.refusal_patterns)
             results.append(
                 {
                     "model": label,
                     "set": set_name,
-                    "id": row["id"],
-                    "bucket": meta.get("bucket"),
-                    "risk": meta.get("risk"),
+                    "id": item["id"],
+                    "request": prompt[-1]["content"],
+                    "bucket": item["meta"].get("bucket"),
+                    "risk": item["meta"].get("risk"),
+                    "check": item["check"]["type"],
                     "reference": ref,
                     "prediction": answer["text"],
                     "stopped": answer["stopped"],
-                    "passed": passes(answer["text"], ref, p.match),
+                    "passed": passed,
+                    "reason": reason,
+                    "detail": detail,
                 }
             )
-        summaries[set_name] = summarize(results)
-        summaries[set_name]["stopped_rate"] = round(
-            sum(r["stopped"] for r in results) / max(1, len(results)), 4
-        )
+        summary = summarize(results)
+        summary["stopped_rate"] = round(sum(r["stopped"] for r in results) / max(1, len(results)), 4)
+        if p.consistency.samples >= 2 and prompts:
+            summary["consistency"] = consistency(model, tokenizer, prompts, p)
+        summaries[set_name] = summary
         predictions += results
     return summaries, predictions
 
@@ -85,26 +155,33 @@ def main(
     p: params_mod.EvaluateParams,
     base_dir: Path,
     model: Path,
-    test: Path,
-    golden: Path,
+    sets: dict[str, Path],
     out: Path,
+    plots: Path,
     metrics: Path,
 ) -> dict:
     start = time.time()
-    sets = {"test": list(read_jsonl(test)), "golden": list(read_jsonl(golden))}
+    items = {name: load_items(path, p.default_check) for name, path in sets.items()}
     name, revision = resolve(base_dir)
     report, predictions = {}, []
     for label, (path, rev) in (("base", (name, revision)), ("finetuned", (str(model), None))):
-        report[label], preds = run_model(label, path, rev, sets, p)
+        report[label], preds = run_model(label, path, rev, items, p)
         predictions += preds
     report["delta"] = {
-        s: round(report["finetuned"][s]["pass_rate"] - report["base"][s]["pass_rate"], 4) for s in sets
+        s: round(report["finetuned"][s]["pass_rate"] - report["base"][s]["pass_rate"], 4) for s in items
     }
+    if p.judge.enabled:
+        from .modeljudge import pairwise
+
+        report["judge"] = pairwise(predictions, p.judge)
+    reasons = check_gate(report, p.gate)
+    report["gate"] = {"passed": not reasons, "reasons": reasons}
     report["seconds"] = round(time.time() - start, 1)
     write_json(metrics, report)
     write_jsonl(out / "predictions.jsonl", predictions)
-    tables = "\n\n".join(bucket_table(report, s) for s in sets)
-    (out / "report.md").write_text(f"# Evaluation: base vs fine-tuned\n\n{tables}\n", encoding="utf-8")
+    (out / "report.md").write_text(markdown_report(report, predictions), encoding="utf-8")
+    write_json(plots / "buckets.json", {"buckets": bucket_plot(report)})
+    write_json(plots / "confusion.json", {"confusion": confusion_plot(predictions, p.classification_buckets)})
     return report
 
 
@@ -115,21 +192,20 @@ if __name__ == "__main__":
     parser.add_argument("--test", type=Path, required=True)
     parser.add_argument("--golden", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--plots", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     try:
-        r = main(
-            params_mod.load(args.params).evaluate,
-            args.base,
-            args.model,
-            args.test,
-            args.golden,
-            args.out,
-            args.metrics,
-        )
-    except (params_mod.ParamsError, ValueError) as e:
+        p = params_mod.load(args.params).evaluate
+        sets = {"test": args.test, "golden": args.golden}
+        r = main(p, args.base, args.model, sets, args.out, args.plots, args.metrics)
+    except (params_mod.ParamsError, EvalSpecError, FileNotFoundError) as e:
         sys.exit(f"evaluate: {e}")
     for s in ("test", "golden"):
         base_rate, tuned_rate = r["base"][s]["pass_rate"], r["finetuned"][s]["pass_rate"]
         print(f"evaluate: {s}: base {base_rate:.2f} -> fine-tuned {tuned_rate:.2f}")
+    print(
+        "evaluate: gate "
+        + ("passed" if r["gate"]["passed"] else "FAILED: " + "; ".join(r["gate"]["reasons"]))
+    )

@@ -82,11 +82,49 @@ class MergeParams:
 
 
 @dataclass(frozen=True)
+class GateParams:
+    sets: list[str] = field(default_factory=lambda: ["golden"])
+    """Eval sets the gate reads."""
+    min_pass_rate: float = 0.0
+    min_pass_rate_by_risk: dict[str, float] = field(default_factory=lambda: {"critical": 1.0})
+    min_pass_rate_by_bucket: dict[str, float] = field(default_factory=dict)
+    max_regression_vs_base: float = 0.05
+    """No bucket may be worse than the base model by more than this."""
+
+
+@dataclass(frozen=True)
+class ConsistencyParams:
+    samples: int = 0
+    """Answers sampled per item to measure run-to-run agreement (0 or 1 = off)."""
+    temperature: float = 0.7
+
+
+@dataclass(frozen=True)
+class JudgeParams:
+    enabled: bool = False
+    """Pairwise base-vs-fine-tuned judging through an OpenAI-compatible chat endpoint."""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "judge"
+    api_key_env: str = "JUDGE_API_KEY"
+    """Name of the environment variable holding the key; the key itself never goes in a file."""
+    sets: list[str] = field(default_factory=lambda: ["golden"])
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     max_new_tokens: int = 32
     batch_size: int = 32
-    match: str = "normalized"
-    """exact | normalized (case, surrounding punctuation and whitespace ignored)."""
+    seed: int = 0
+    default_check: str = "normalized"
+    """Check for items without meta.check: exact | normalized | refusal."""
+    refusal_patterns: list[str] = field(default_factory=lambda: ["^out of scope"])
+    """Regexes (case-insensitive) that make an answer a refusal under the project's policy."""
+    classification_buckets: list[str] = field(default_factory=list)
+    """Buckets whose answers are labels: a confusion matrix is plotted for each."""
+    consistency: ConsistencyParams = field(default_factory=ConsistencyParams)
+    gate: GateParams = field(default_factory=GateParams)
+    judge: JudgeParams = field(default_factory=JudgeParams)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,138 @@
+"""The behaviour spec: how an answer is judged, per item.
+
+An eval item's `meta.check` says how its answer is judged; items without one use
+`evaluate.default_check`. A check is a name or an object with a `type`:
+
+    "exact" | "normalized" | "refusal"                  compare with the reference answer
+    {"type": "regex", "pattern": "^(SAFE|UNSAFE)$"}     the answer matches (re.search)
+    {"type": "contains", "value": "killcod3"}           ... contains / not_contains a string
+    {"type": "json", "schema": {...}, "fields": {...}}  parses, validates, has these field values
+    {"type": "tool_call", "name": "lookup", "arguments": {...}}   a call to this function
+
+`judge(check, answer, reference, refusal_patterns)` returns (passed, reason code, detail); the
+detail says what was expected. `parse_check` validates a spec before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .scoring import normalize_answer
+
+SIMPLE = ("exact", "normalized", "refusal")
+FIELDS = {
+    "regex": {"pattern"},
+    "contains": {"value"},
+    "not_contains": {"value"},
+    "json": {"schema", "fields"},
+    "tool_call": {"name", "arguments"},
+}
+REQUIRED = {"regex": {"pattern"}, "contains": {"value"}, "not_contains": {"value"}, "tool_call": {"name"}}
+
+
+class CheckError(ValueError):
+    """A malformed check spec; the message says which field and what was expected."""
+
+
+def parse_check(spec: object) -> dict:
+    """Normalise a check spec to a dict with a `type`, or raise CheckError."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise CheckError(f"meta.check must be a name or an object with a 'type', got {spec!r}")
+    kind = spec["type"]
+    if kind not in SIMPLE and kind not in FIELDS:
+        raise CheckError(
+            f"meta.check.type {kind!r} is unknown; expected one of {', '.join([*SIMPLE, *FIELDS])}"
+        )
+    extra = set(spec) - {"type"} - FIELDS.get(kind, set())
+    if extra:
+        raise CheckError(f"meta.check: {kind} takes no field {sorted(extra)[0]!r}")
+    missing = REQUIRED.get(kind, set()) - set(spec)
+    if missing:
+        raise CheckError(f"meta.check: {kind} needs field {sorted(missing)[0]!r}")
+    if kind == "regex":
+        try:
+            re.compile(spec["pattern"])
+        except re.error as e:
+            raise CheckError(f"meta.check.pattern is not a valid regular expression: {e}") from e
+    if kind == "json" and "schema" in spec:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft202012Validator.check_schema(spec["schema"])
+        except SchemaError as e:
+            raise CheckError(f"meta.check.schema is not a valid JSON Schema: {e.message}") from e
+    return spec
+
+
+def _parse_json(answer: str) -> object:
+    """JSON in the answer, tolerating a ```json fence or <tool_call> tags around it."""
+    text = re.sub(r"^```(?:json)?\s*|\s*```$", "", answer.strip())
+    text = re.sub(r"^<tool_call>\s*|\s*</tool_call>$", "", text)
+    return json.loads(text)
+
+
+def is_refusal(answer: str, patterns: list[str]) -> bool:
+    return any(re.search(p, answer, flags=re.IGNORECASE) for p in patterns)
+
+
+Verdict = tuple[bool, str, str]  # (passed, reason code, detail)
+PASS: Verdict = (True, "", "")
+
+
+def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]) -> Verdict:
+    kind = check["type"]
+    if kind == "exact":
+        return PASS if answer.strip() == reference.strip() else (False, "mismatch", f"expected {reference!r}")
+    if kind == "normalized":
+        same = normalize_answer(answer) == normalize_answer(reference)
+        return PASS if same else (False, "mismatch", f"expected {reference.strip()!r}")
+    if kind == "refusal":
+        return PASS if is_refusal(answer, refusal_patterns) else (False, "no_refusal", "expected a refusal")
+    if kind == "regex":
+        found = re.search(check["pattern"], answer) is not None
+        return PASS if found else (False, "no_match", f"no match for /{check['pattern']}/")
+    if kind in ("contains", "not_contains"):
+        found = check["value"] in answer
+        if found == (kind == "contains"):
+            return PASS
+        return False, kind, f"expected {'no ' if found else ''}{check['value']!r} in the answer"
+    try:
+        data = _parse_json(answer)
+    except json.JSONDecodeError as e:
+        return False, "not_json", f"not JSON ({e.msg})"
+    return _judge_json(check, data) if kind == "json" else _judge_tool_call(check, data)
+
+
+def _judge_json(check: dict, data: object) -> Verdict:
+    if "schema" in check:
+        from jsonschema import Draft202012Validator
+
+        error = next(iter(Draft202012Validator(check["schema"]).iter_errors(data)), None)
+        if error is not None:
+            return False, "schema", error.message
+    for key, want in check.get("fields", {}).items():
+        got = data.get(key) if isinstance(data, dict) else None
+        if got != want:
+            return False, "wrong_field", f"field {key!r} is {got!r}, expected {want!r}"
+    return PASS
+
+
+def _judge_tool_call(check: dict, data: object) -> Verdict:
+    if not isinstance(data, dict) or "name" not in data:
+        return False, "not_a_call", "expected an object with 'name' and 'arguments'"
+    if data["name"] != check["name"]:
+        return False, "wrong_function", f"called {data['name']!r}, expected {check['name']!r}"
+    arguments = data.get("arguments", {})
+    if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
+        try:
+            arguments = json.loads(arguments)
+        except json.JSONDecodeError:
+            return False, "wrong_arguments", "arguments are not JSON"
+    want = check.get("arguments")
+    if want is not None and arguments != want:
+        return False, "wrong_arguments", f"arguments {arguments!r}, expected {want!r}"
+    return PASS
