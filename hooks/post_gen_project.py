@@ -14,6 +14,13 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 REMOTE_URL = "{{ cookiecutter.dvc_remote_url }}"
 AUTHOR = ("{{ cookiecutter.author_name }}", "{{ cookiecutter.author_email }}")
 TRACKED_INPUTS = ["data/raw", "data/golden"]
+CI = "{{ cookiecutter.ci }}"
+# Files that belong to an option not chosen.
+REMOVE = {
+    "github": [".gitlab-ci.yml"],
+    "gitlab": [".github"],
+    "none": [".github", ".gitlab-ci.yml"],
+}
 
 
 def run(cmd: list[str]) -> None:
@@ -28,8 +35,17 @@ def dvc_command() -> list[str] | None:
     return None
 
 
+def prune() -> None:
+    for name in REMOVE[CI]:
+        path = Path(name)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def make_demo_data() -> None:
-    env = {**os.environ, "PYTHONPATH": "src"}
+    env = {**os.environ, "PYTHONPATH": "src", "PYTHONDONTWRITEBYTECODE": "1"}
     subprocess.run([sys.executable, "-m", f"{PACKAGE}.demo_data", "--out", "data"], check=True, env=env)
 
 
@@ -75,6 +91,7 @@ def init_repositories() -> list[str]:
 
 
 if __name__ == "__main__":
+    prune()
     make_demo_data()
     try:
         skipped = init_repositories()

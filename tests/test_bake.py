@@ -13,20 +13,29 @@ from conftest import TEMPLATE, bake, run
 
 PACKAGE = "security_triage_assistant"
 MODULES = [
-    "__init__", "base", "chat", "checks", "curate", "decontaminate", "demo_data", "embedded",
-    "evaluate", "gate", "jsonl", "merge", "modeljudge", "ngrams", "params", "reports", "scoring",
-    "split", "train",
+    "__init__", "base", "chat", "checks", "compare", "coverage", "curate", "decontaminate",
+    "demo_data", "embedded", "evaluate", "formats", "gate", "jsonl", "merge", "modeljudge",
+    "neardup", "ngrams", "params", "pii", "release", "reports", "scoring", "split", "svgplot", "train",
+    "wordhash",
 ]  # fmt: skip
-TESTS = ["conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data"]
-TESTS += ["test_evaluate", "test_gate", "test_model", "test_scoring", "test_split"]
+TESTS = [
+    "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
+    "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_registry", "test_scoring",
+    "test_split",
+]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
-    "data/.gitignore", "data/raw.dvc", "data/golden.dvc",
+    "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "bench/data_stages.py",
     f"src/{PACKAGE}/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip
+WORKFLOWS = {
+    "github": (".github/workflows/compare.yml", "github-workflows"),
+    "gitlab": (".gitlab-ci.yml", "gitlab-ci"),
+}
+CI_FILES = {"github": {WORKFLOWS["github"][0]}, "gitlab": {WORKFLOWS["gitlab"][0]}, "none": set()}
 OPTIONS = {k: v for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if k[0] != "_"}
 VARIANTS = [{}] + [
     {name: value} for name, values in OPTIONS.items() if isinstance(values, list) for value in values[1:]
@@ -41,7 +50,7 @@ def tracked_files(project: Path) -> set[str]:
 
 def test_every_choice_is_covered():
     choices = {k: v for k, v in OPTIONS.items() if isinstance(v, list)}
-    assert set(choices) == {"python_version", "training_method", "dvc_remote"}
+    assert set(choices) == {"python_version", "training_method", "dvc_remote", "ci", "ci_runner"}
     covered = {(k, v) for variant in VARIANTS for k, v in variant.items()}
     assert covered | {(k, v[0]) for k, v in choices.items()} == {
         (k, x) for k, v in choices.items() for x in v
@@ -56,18 +65,20 @@ def test_bake(tmp_path, context):
     answers = {k: (v[0] if isinstance(v, list) else v) for k, v in OPTIONS.items()} | context
 
     # Exactly these files, all committed, nothing left over.
-    assert tracked_files(project) == EXPECTED_FILES
+    assert tracked_files(project) == EXPECTED_FILES | CI_FILES[answers["ci"]]
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True)
     assert status.stdout == ""
     log = subprocess.run(["git", "log", "--format=%an <%ae>|%s"], cwd=project, capture_output=True, text=True)
     assert log.stdout.strip() == "Your Name <you@example.com>|Initial project from cookiecutter-llm-finetune"
 
-    # Everything rendered; only the chat template is Jinja on purpose.
-    for path in project.rglob("*"):
-        if path.is_file() and ".git" not in path.parts and path.suffix != ".jinja":
-            text = path.read_text(encoding="utf-8")
-            assert "{{" not in text and "{%" not in text.replace("{% generation %}", ""), path
-            assert "cookiecutter." not in text, path
+    # Everything rendered. The package is copied verbatim (its f-strings and chat template use
+    # braces on purpose), so only the files cookiecutter renders are checked for leftovers.
+    for name in tracked_files(project):
+        text = (project / name).read_text(encoding="utf-8")
+        assert "cookiecutter." not in text, name
+        if not name.startswith("src/"):
+            text = text.replace("${{", "")  # CI expressions are meant to stay
+            assert "{{" not in text and "{%" not in text.replace("{% generation %}", ""), name
 
     # Answers land where they should.
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
@@ -89,6 +100,23 @@ def test_bake(tmp_path, context):
 
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+    if answers["ci"] != "none":  # lint the CI file against its vendored schema: offline
+        path, schema = WORKFLOWS[answers["ci"]]
+        run(["check-jsonschema", "--builtin-schema", f"vendor.{schema}", path], cwd=project)
+    runner = "[self-hosted, gpu]" if answers["ci_runner"] == "self-hosted-gpu" else "ubuntu-latest"
+    if answers["ci"] == "github":
+        assert f"runs-on: {runner}" in (project / ".github" / "workflows" / "compare.yml").read_text()
+
+
+def test_workflow_lint_catches_a_broken_workflow(tmp_path):
+    project = bake(tmp_path)
+    workflow = project / ".github" / "workflows" / "compare.yml"
+    workflow.write_text(workflow.read_text().replace("runs-on:", "runs_on:"))
+    cmd = ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(workflow)]
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, env={"PATH": str(Path(sys.executable).parent)}
+    )
+    assert result.returncode == 1 and "runs-on" in result.stdout + result.stderr
 
 
 def test_a_long_project_name_still_lints(tmp_path):
@@ -102,7 +130,7 @@ def test_a_long_project_name_still_lints(tmp_path):
 def test_baked_project_tests_pass(tmp_path, method):
     project = bake(tmp_path, training_method=method)
     result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
-    assert re.search(r"\n84 passed in ", result.stdout), result.stdout[-500:]  # none skipped
+    assert re.search(r"\n172 passed in ", result.stdout), result.stdout[-500:]  # none skipped
 
 
 def test_project_and_template_requirements_agree(default_project):
@@ -117,7 +145,7 @@ def test_project_and_template_requirements_agree(default_project):
         line for line in (TEMPLATE / "requirements.txt").read_text().splitlines() if line and line[0] != "#"
     )
     assert project_deps <= template_reqs
-    assert template_reqs - project_deps == {"cookiecutter", "setuptools"}
+    assert template_reqs - project_deps == {"cookiecutter", "setuptools", "check-jsonschema"}
 
 
 def test_the_package_builds_with_its_chat_template(default_project, tmp_path):

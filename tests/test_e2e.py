@@ -5,6 +5,7 @@ and evaluates, then checks what a user relies on: a real before/after, counts th
 a no-op second run, and that a train knob re-runs only train -> merge -> evaluate.
 """
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import yaml
 from conftest import DEFAULT_SLUG, TEMPLATE, run
 
 pytestmark = pytest.mark.slow
+SLUG = DEFAULT_SLUG
+PACKAGE = SLUG.replace("-", "_")
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +52,11 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
 
 def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
     # The base model posing as the fine-tuned one: the real evaluate, then the CI gate command.
-    cmd = "python -m security_triage_assistant.evaluate --base models/base --model models/base"
+    cmd = f"python -m {PACKAGE}.evaluate --base models/base --model models/base"
     cmd += f" --test data/split/test.jsonl --golden data/golden --out {tmp_path}/r --plots {tmp_path}/p"
     run(cmd.split() + ["--metrics", str(tmp_path / "bad.json")], cwd=reproduced)
     gate = subprocess.run(
-        [sys.executable, "-m", "security_triage_assistant.gate", str(tmp_path / "bad.json")],
+        [sys.executable, "-m", f"{PACKAGE}.gate", str(tmp_path / "bad.json")],
         cwd=reproduced, capture_output=True, text=True,
     )  # fmt: skip
     assert gate.returncode == 1
@@ -97,11 +100,71 @@ def test_second_repro_is_a_no_op(reproduced):
     assert "Data and pipelines are up to date" in status.stdout
 
 
-def test_a_train_knob_reruns_only_train_merge_evaluate(reproduced):
-    # Last on purpose: it changes the project. One epoch keeps it quick.
+def snapshot(project: Path) -> dict[str, str]:
+    """sha256 of every file of a model version: splits, trained and merged model, metrics."""
+    files = [
+        f
+        for d in ("data/split", "models/trained", "models/merged", "metrics")
+        for f in (project / d).rglob("*")
+    ]
+    return {
+        str(f.relative_to(project)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()
+    }
+
+
+def release(project: Path, version: str) -> None:
+    run(["git", "add", "-A"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", f"Train {version}"], cwd=project)
+    run([sys.executable, "-m", f"{PACKAGE}.release", version, "--stage", "prod"], cwd=project)
+    run(["dvc", "push", "--quiet"], cwd=project)
+
+
+def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
+    # Version 1: the default run. Version 2: a train knob, which re-runs only train -> merge -> evaluate.
+    release(reproduced, "v1.0.0")
+    v1 = snapshot(reproduced)
     params_file = reproduced / "params.yaml"
-    params_file.write_text(params_file.read_text().replace("num_train_epochs: 12", "num_train_epochs: 1"))
+    params_file.write_text(params_file.read_text().replace("seed: 42\n    bf16", "seed: 7\n    bf16"))
     result = run(["dvc", "repro"], cwd=reproduced)
     ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
     assert ran == ["train", "merge", "evaluate"]
-    assert metrics(reproduced, "train")["steps"] < 60
+    release(reproduced, "v2.0.0")
+    v2 = snapshot(reproduced)
+    assert v1["metrics/split.json"] == v2["metrics/split.json"]
+    assert v1["models/merged/model.safetensors"] != v2["models/merged/model.safetensors"]
+
+    versions = run(["gto", "show", SLUG], cwd=reproduced).stdout
+    assert "v1.0.0" in versions and "v2.0.0" in versions
+    assert run(["gto", "show", f"{SLUG}#prod", "--ref"], cwd=reproduced).stdout.strip() == f"{SLUG}@v2.0.0"
+    record = json.loads((reproduced / "releases" / "v2.0.0.json").read_text())
+    assert record["base_model"]["source"] == "embedded" and record["gate"]["passed"]
+    assert record["dvc_lock_outs"]["models/merged"].endswith(".dir") and "transformers" in record["libraries"]
+
+    # A fresh clone with only the Git history and the DVC remote brings version 1 back.
+    clone = reproduced.parent / "clone"
+    run(["git", "clone", "--quiet", str(reproduced), str(clone)], cwd=reproduced.parent)
+    run(["git", "checkout", "--quiet", f"{SLUG}@v1.0.0"], cwd=clone)
+    run(["dvc", "pull", "--quiet"], cwd=clone)
+    assert snapshot(clone) == v1
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=clone).stdout
+
+    fetched = reproduced.parent / "fetched"
+    run(
+        ["dvc", "artifacts", "get", str(reproduced), SLUG, "--rev", "v1.0.0", "-o", str(fetched)],
+        cwd=reproduced,
+    )
+    merged = hashlib.sha256((fetched / "model.safetensors").read_bytes()).hexdigest()
+    assert merged == v1["models/merged/model.safetensors"]
+
+
+def test_compare_report_against_the_previous_version(reproduced):
+    run(["make", "compare", f"BASE={SLUG}@v1.0.0"], cwd=reproduced)
+    report = (reproduced / "reports" / "compare" / "report.md").read_text()
+    assert "**Gate: PASSED**" in report and "train.sft.seed" in report
+    assert "| golden/scan_verdict |" in report and (reproduced / "reports" / "compare" / "loss.svg").exists()
+
+
+def test_experiments_run_from_the_command_line(reproduced):
+    run(["dvc", "exp", "run", "--quiet", "-S", "train.sft.num_train_epochs=1"], cwd=reproduced)
+    table = run(["make", "exp-show"], cwd=reproduced).stdout
+    assert "train.sft.num_train_epochs" in table and "finetuned.golden.pass_rate" in table

@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }} import params
 ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 STAGES = DVC["stages"]
+CROSS_SECTION_KEYS = {"curate": {"train.sft.max_length"}}  # curate's "too long" is train's limit
 
 
 def _paths(entries):
@@ -27,7 +28,7 @@ def test_unknown_key_fails_with_its_name(tmp_path):
     bad = tmp_path / "params.yaml"
     bad.write_text("split:\n  seeed: 1\n")
     with pytest.raises(
-        params.ParamsError, match=r"params.yaml.split: unknown key 'seeed'; expected one of: seed"
+        params.ParamsError, match=r"params.yaml: split: unknown key 'seeed'; expected one of: seed"
     ):
         params.load(bad)
 
@@ -43,7 +44,8 @@ def test_one_name_per_stage_everywhere():
     sections = {f.name for f in dataclasses.fields(params.Params)}
     assert list(STAGES) == ["base", "curate", "split", "decontaminate", "train", "merge", "evaluate"]
     for name, stage in STAGES.items():
-        assert stage["params"] == [name]  # each stage reads its own section and only that
+        assert stage["params"][0] == name  # each stage reads its own section ...
+        assert set(stage["params"][1:]) <= CROSS_SECTION_KEYS.get(name, set())  # ... and named keys
         assert name in sections
         assert f"{{ cookiecutter.package_name }}.{name} " in stage["cmd"]
         assert _paths(stage["metrics"]) == [f"metrics/{name}.json"]

@@ -3,7 +3,11 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.curate import curate, main
-from {{ cookiecutter.package_name }}.params import CurateParams
+from {{ cookiecutter.package_name }}.params import (
+    CurateNearDupParams,
+    CurateParams,
+    PiiParams,
+)
 
 P = CurateParams()
 
@@ -17,13 +21,13 @@ def lines(*rows):
     return out
 
 
-def reasons(rows):
-    return [q["reason"] for q in curate(lines(*rows), P)[1]]
+def reasons(rows, p=P):
+    return [q["reason"] for q in curate(lines(*rows), p)[1]]
 
 
 def test_good_row_is_kept_and_normalised(make_chat):
     row = make_chat("  hi\r\nthere  ", "cafe\u0301")
-    kept, quarantined = curate(lines(row), P)
+    kept, quarantined, _ = curate(lines(row), P)
     assert quarantined == []
     assert kept[0]["messages"][0]["content"] == "hi\nthere"
     assert kept[0]["messages"][1]["content"] == "caf\u00e9"  # NFC
@@ -36,7 +40,8 @@ def test_good_row_is_kept_and_normalised(make_chat):
         ("{not json", "invalid_json"),
         (b"\xff\xfe{}", "invalid_utf8"),
         ("[1, 2]", "not_object"),
-        ({"text": "hello"}, "missing_messages"),
+        ({"text": "hello"}, "unknown_format"),
+        ({"messages": None}, "missing_messages"),
         ({"messages": []}, "bad_messages"),
         ({"messages": ["hi"]}, "bad_message"),
         ({"messages": [{"role": "human", "content": "hi"}]}, "unknown_role"),
@@ -58,7 +63,7 @@ def test_good_row_is_kept_and_normalised(make_chat):
             "bad_turn_order",
         ),
         (
-            {"messages": [{"role": "user", "content": "x" * 9000}, {"role": "assistant", "content": "y"}]},
+            {"messages": [{"role": "user", "content": "x" * 30000}, {"role": "assistant", "content": "y"}]},
             "too_long",
         ),
     ],
@@ -68,7 +73,7 @@ def test_each_problem_is_quarantined_with_its_reason(row, reason):
 
 
 def test_message_names_the_field_and_what_was_expected():
-    _, [q] = curate(
+    _, [q], _ = curate(
         lines({"messages": [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}]}), P
     )
     assert q["file"] == "raw.jsonl" and q["line"] == 1
@@ -83,7 +88,7 @@ def test_bom_and_system_prompt_are_accepted(make_chat):
 
 def test_exact_duplicates_after_normalisation_point_to_the_kept_row(make_chat):
     first, again = make_chat("hello", "world"), make_chat("hello  ", "world")
-    kept, [q] = curate(lines(first, again), P)
+    kept, [q], _ = curate(lines(first, again), P)
     assert len(kept) == 1 and q["reason"] == "duplicate" and "'raw:1'" in q["message"]
 
 
@@ -92,8 +97,8 @@ def test_counts_add_up_and_nothing_is_lost(tmp_path, make_chat):
     raw.mkdir()
     good = [json.dumps(make_chat(f"q{i}", f"a{i}")) for i in range(20)]
     (raw / "a.jsonl").write_text("\n".join(good + ["{bad", "", good[0]]) + "\n")
-    report = main(P, raw, tmp_path / "out", tmp_path / "m.json")
-    assert (report["rows_in"], report["kept"], report["quarantined"]) == (22, 20, 2)
+    report = main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    assert (report["rows_in"], report["kept"], report["quarantined"], report["blank_lines"]) == (22, 20, 2, 1)
     assert report["quarantined_by_reason"] == {"duplicate": 1, "invalid_json": 1}
     quarantine = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
     assert [(q["line"], q["raw"]) for q in quarantine] == [(21, "{bad"), (23, good[0])]
@@ -104,4 +109,83 @@ def test_mostly_garbage_input_fails_loudly(tmp_path, make_chat):
     raw = tmp_path / "raw.jsonl"
     raw.write_text("\n".join(["{bad"] * 5 + [json.dumps(make_chat("q", "a"))]) + "\n")
     with pytest.raises(SystemExit, match=r"83% of 6 rows quarantined.*invalid_json \(5\).*quarantine.jsonl"):
-        main(P, raw, tmp_path / "out", tmp_path / "m.json")
+        main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+
+
+def test_alpaca_and_sharegpt_rows_are_converted_and_counted(tmp_path, make_chat):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    alpaca = {"instruction": "Refang this", "input": "a[.]b[.]com", "output": "a.b.com", "source": "x"}
+    sharegpt = {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}
+    bad_sharegpt = {"conversations": [{"from": "robot", "value": "hi"}]}
+    (raw / "a.jsonl").write_text(json.dumps(alpaca) + "\n" + json.dumps(make_chat("q", "a")) + "\n")
+    (raw / "s.jsonl").write_text(json.dumps(sharegpt) + "\n" + json.dumps(bad_sharegpt) + "\n")
+    lenient = CurateParams(max_quarantine_share=0.5)
+    report = main(lenient, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    assert report["rows_by_format"] == {"alpaca": 1, "messages": 1, "sharegpt": 1}
+    assert report["quarantined_by_reason"] == {"unknown_role": 1}
+    rows = [json.loads(x) for x in (tmp_path / "out" / "curated.jsonl").read_text().splitlines()]
+    assert rows[0]["messages"] == [
+        {"role": "user", "content": "Refang this\n\na[.]b[.]com"},
+        {"role": "assistant", "content": "a.b.com"},
+    ]
+    assert rows[0]["meta"] == {"source": "x"}  # unknown fields are kept, in meta
+    assert [m["role"] for m in rows[2]["messages"]] == ["user", "assistant"]
+    quarantine = (tmp_path / "out" / "quarantine.jsonl").read_text()
+    assert "conversations[0].from is 'robot'" in quarantine
+
+
+def test_forced_format_rejects_other_shapes():
+    p = CurateParams(format="alpaca")
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    assert reasons([row], p) == ["unknown_format"]
+
+
+def test_over_long_lines_and_token_limit_are_quarantined_not_truncated(make_chat):
+    p = CurateParams(max_line_bytes=200)
+    assert reasons([make_chat("x" * 300, "y")], p) == ["line_too_long"]
+    kept, quarantined, _ = curate(
+        lines(make_chat("short", "ok"), make_chat("one two three four five six", "ok")),
+        P,
+        count_tokens=lambda messages: sum(len(m["content"].split()) for m in messages),
+        max_tokens=4,
+    )
+    assert len(kept) == 1 and quarantined[0]["reason"] == "too_long"
+    assert "7 tokens with the chat template; train.sft.max_length is 4" in quarantined[0]["message"]
+
+
+def test_pii_policies(make_chat):
+    row = make_chat("Mail me at jane.doe@example.com", "Will do")
+    kept, _, counts = curate(lines(row), P)
+    assert kept[0]["messages"][0]["content"] == "Mail me at [EMAIL]" and counts["pii:email"] == 1
+    drop = CurateParams(pii=PiiParams(policy="drop"))
+    assert reasons([row], drop) == ["pii"]
+    report = CurateParams(pii=PiiParams(policy="report"))
+    assert curate(lines(row), report)[0][0]["messages"][0]["content"] == "Mail me at jane.doe@example.com"
+
+
+def test_near_duplicates_are_quarantined_or_clustered(make_chat):
+    text = (
+        "the scanner flagged invoice 2231 at level seven on the perimeter gateway of the branch office "
+        "after the nightly backup job had copied the finance share to the cold storage bucket in the "
+        "secondary region and the analyst on call opened a ticket to check the file today"
+    )
+    a, b = make_chat(text, "UNSAFE"), make_chat(text.replace("today", "this morning"), "UNSAFE")
+    other = make_chat("write a poem about cats and rain in the autumn evening by the river bank", "No")
+    kept, quarantined, _ = curate(lines(a, b, other), P)
+    assert [q["reason"] for q in quarantined] == ["near_duplicate"] and "'raw:1'" in quarantined[0]["message"]
+    keep = CurateParams(near_dup=CurateNearDupParams(action="keep"))
+    kept, quarantined, _ = curate(lines(a, b, other), keep)
+    assert quarantined == [] and [r["cluster"] for r in kept] == ["raw:1", "raw:1", "raw:3"]
+
+
+def test_coverage_flags_points_with_too_few_distinct_prompts(tmp_path, make_chat):
+    rows = [make_chat(f"question {i}", "a", bucket="b", knowledge_point="rich") for i in range(4)]
+    rows += [make_chat("same", "a", bucket="b", knowledge_point="thin")] * 2
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    assert report["coverage_flagged"] == ["b/thin"]
+    table = (tmp_path / "reports" / "coverage.md").read_text()
+    assert "| b | rich | 4 | 4 | 0% |  |" in table
+    assert "| b | thin | 1 | 1 | 50% | too few cards |" in table

@@ -72,3 +72,30 @@ def test_too_short_eval_prompts_are_counted_not_matched():
     index.add("golden", "g", ["Verdict?"])
     assert index.skipped_short == 1
     assert index.matches(["Verdict? It is a verdict."], threshold=0.8) == []
+
+
+def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
+    bench = tmp_path / "bench.txt"
+    bench.write_text("first benchmark line that nobody should ever train on again\n\nsecond one\n")
+    rows = [{"id": f"r{i}", **make_chat(f"clean row number {i} about triage", "ok")} for i in range(4500)]
+    rows[4321] = {
+        "id": "leak",
+        **make_chat("So: First benchmark line that NOBODY should ever train on, again!", "x"),
+    }
+    rows[7] = {"id": "one_gram", **make_chat("a line that nobody should ever train on again, and more", "x")}
+    write(tmp_path / "split" / "train.jsonl", rows)
+    write(tmp_path / "split" / "val.jsonl", [])
+    write(tmp_path / "test.jsonl", [])
+
+    def removed(**overrides):
+        p = DecontaminateParams(benchmarks=[str(bench)], **overrides)
+        main(p, tmp_path / "split", [tmp_path / "test.jsonl"], tmp_path / "out", tmp_path / "m.json")
+        lines = (tmp_path / "out" / "removed.jsonl").read_text().splitlines()
+        return {json.loads(x)["id"]: json.loads(x)["matched"] for x in lines}
+
+    one = removed(num_proc=1)
+    assert one == {"leak": [{"eval_set": "bench", "id": "bench.txt:1", "overlap": 1.0}]}
+    assert removed(num_proc=2) == one  # three batches over two processes, same answer, same order
+    assert set(removed(any_hit=True)) == {"leak", "one_gram"}
+    kept = (tmp_path / "out" / "train.jsonl").read_text().splitlines()
+    assert len(kept) == 4498 and json.loads(kept[0])["id"] == "r0"

@@ -1,4 +1,1 @@
-"""{{ cookiecutter.project_name }}.
-
-The fine-tuning pipeline, one module per DVC stage (see dvc.yaml).
-"""
+"""The fine-tuning pipeline, one module per DVC stage (see dvc.yaml and its stages)."""

@@ -1,9 +1,14 @@
-"""Curate stage: validate raw conversations, normalise them, drop exact duplicates.
+"""Curate stage: validate, convert, normalise, scan for PII and de-duplicate raw conversations.
 
-    python -m PACKAGE.curate data/raw --out data/curated --metrics metrics/curate.json
+    python -m PACKAGE.curate data/raw --base models/base --out data/curated \
+        --reports reports/curate --metrics metrics/curate.json
 
-Nothing is lost: every rejected line goes to `quarantine.jsonl` with its file:line, a reason
-code and a message, and `rows_in == kept + quarantined` is written to the metrics.
+Per line: decode (UTF-8, BOM tolerated) -> parse JSON -> convert (alpaca, sharegpt -> messages)
+-> validate roles, content and turn order -> normalise text -> length in tokens through the base
+model's chat template -> PII policy -> exact duplicate -> near duplicate (MinHash + LSH).
+Nothing is lost: every rejected line goes to `quarantine.jsonl` with file:line, a reason code
+and a message, and `rows_in == kept + quarantined` is written to the metrics. Kept rows carry
+`cluster`, the id of their near-duplicate cluster, which split keeps within one split.
 """
 
 from __future__ import annotations
@@ -14,41 +19,56 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
 from .chat import check_conversation, normalize_content
+from .coverage import coverage, coverage_markdown
+from .formats import detect, to_messages
 from .jsonl import input_files, write_json, write_jsonl
+from .neardup import NearDupIndex
+from .pii import apply_policy
+
+Problem = tuple[str, str]
+TokenCounter = Callable[[list[dict]], int]
 
 
-def raw_lines(path: Path) -> Iterator[tuple[str, int, bytes]]:
-    """(file, line number, raw bytes) for every non-blank line of every input file."""
+def raw_lines(path: Path, counts: Counter) -> Iterator[tuple[str, int, bytes]]:
+    """(file, line number, raw bytes) for every non-blank line; blank lines are only counted."""
     for file in input_files(path):
         with file.open("rb") as f:
             for number, line in enumerate(f, start=1):
                 if line.strip():
                     yield str(file), number, line.rstrip(b"\r\n")
+                else:
+                    counts["blank_lines"] += 1
 
 
-def parse_line(line: bytes, p: params_mod.CurateParams) -> tuple[dict | None, tuple[str, str] | None]:
-    """A row that passed every check, or the first problem found."""
+def parse_line(line: bytes, p: params_mod.CurateParams) -> tuple[dict | None, str | None, Problem | None]:
+    """(row in messages format, the format it came in, None) or (None, None, problem)."""
+    if len(line) > p.max_line_bytes:
+        return None, None, ("line_too_long", f"{len(line)} bytes; the limit is curate.max_line_bytes")
     try:
-        text = line.decode("utf-8").lstrip("\ufeff")
+        text = line.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
-        return None, ("invalid_utf8", f"not UTF-8 at byte {e.start}")
-    if len(text) > p.max_chars:
-        return None, ("too_long", f"{len(text)} characters; the limit is curate.max_chars={p.max_chars}")
+        return None, None, ("invalid_utf8", f"not UTF-8 at byte {e.start}")
     try:
         row = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, ("invalid_json", f"{e.msg} at column {e.colno}")
+        return None, None, ("invalid_json", f"{e.msg} at column {e.colno}")
+    if not isinstance(row, dict):
+        return None, None, ("not_object", f"expected a JSON object, got {type(row).__name__}")
+    fmt = detect(row) if p.format == "auto" else p.format
+    row, problem = to_messages(row, p.format)
+    if problem:
+        return None, None, problem
     problem = check_conversation(row, final_assistant=p.final_assistant)
     if problem:
-        return None, problem
+        return None, None, problem
     for message in row["messages"]:
         message["content"] = normalize_content(message["content"])
-    return row, None
+    return row, fmt, None
 
 
 def content_key(row: dict) -> str:
@@ -56,40 +76,101 @@ def content_key(row: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def curate(lines, p: params_mod.CurateParams) -> tuple[list[dict], list[dict]]:
+def dedup_text(row: dict) -> str:
+    return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
+
+
+def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None = None, max_tokens: int = 0):
+    """(kept rows, quarantined records, counters) for an iterable of (file, line, bytes)."""
     kept, quarantined, seen = [], [], {}
+    counts: Counter = Counter()
+    near = NearDupIndex(p.near_dup)
     for file, number, line in lines:
-        row, problem = parse_line(line, p)
+        row, fmt, problem = parse_line(line, p)
         if row is not None:
             row.setdefault("id", f"{Path(file).stem}:{number}")
-            key = content_key(row)
-            if key in seen:
-                problem = ("duplicate", f"same messages as kept row {seen[key]!r}")
-            else:
-                seen[key] = row["id"]
+            row["id"] = str(row["id"])
+            counts[f"format:{fmt}"] += 1
+            problem = _admit(row, p, count_tokens, max_tokens, seen, near, counts)
+            if problem is None:
                 kept.append(row)
                 continue
         code, message = problem
         raw = line.decode("utf-8", errors="replace")
         quarantined.append({"file": file, "line": number, "reason": code, "message": message, "raw": raw})
-    return kept, quarantined
+    for row in kept:
+        row["cluster"] = near.cluster_of(row["id"])
+    return kept, quarantined, counts
 
 
-def main(p: params_mod.CurateParams, raw: Path, out: Path, metrics: Path) -> dict:
+def _admit(row, p, count_tokens, max_tokens, seen, near, counts) -> Problem | None:
+    """The row-level filters after parsing, in order; the first that rejects wins."""
+    if len(dedup_text(row)) > p.max_chars:
+        return "too_long", f"{len(dedup_text(row))} characters; the limit is curate.max_chars={p.max_chars}"
+    if count_tokens and max_tokens:
+        n = count_tokens(row["messages"])
+        if n > max_tokens:
+            return "too_long", f"{n} tokens with the chat template; train.sft.max_length is {max_tokens}"
+    redacted, found = apply_policy(row, p.pii.policy, p.pii.types)
+    counts.update({f"pii:{k}": v for k, v in found.items()})
+    if redacted is None:
+        return "pii", "contains " + ", ".join(sorted(found)) + " (curate.pii.policy=drop)"
+    row["messages"] = redacted["messages"]
+    key = content_key(row)
+    if key in seen:
+        return "duplicate", f"same messages as kept row {seen[key]!r}"
+    seen[key] = row["id"]
+    original = near.add(row["id"], dedup_text(row))
+    if original is not None and p.near_dup.action != "keep":
+        return "near_duplicate", f"near-duplicate of kept row {original!r}"
+    return None
+
+
+def token_counter(base_dir: Path) -> TokenCounter:
+    from transformers import AutoTokenizer
+
+    from .base import resolve
+
+    name, revision = resolve(base_dir)
+    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
+    return lambda messages: len(tokenizer.apply_chat_template(messages, tokenize=True))
+
+
+def main(
+    p: params_mod.CurateParams,
+    raw: Path,
+    out: Path,
+    reports: Path,
+    metrics: Path,
+    count_tokens: TokenCounter | None = None,
+    max_tokens: int = 0,
+) -> dict:
     start = time.time()
-    kept, quarantined = curate(raw_lines(raw), p)
+    counts: Counter = Counter()
+    kept, quarantined, row_counts = curate(raw_lines(raw, counts), p, count_tokens, max_tokens)
     write_jsonl(out / "curated.jsonl", kept)
     write_jsonl(out / "quarantine.jsonl", quarantined)
     reasons = Counter(q["reason"] for q in quarantined)
     rows_in = len(kept) + len(quarantined)
+    cover = coverage(kept, quarantined, p.min_cards_per_point)
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "coverage.md").write_text(coverage_markdown(cover), encoding="utf-8")
     report = {
         "rows_in": rows_in,
         "kept": len(kept),
         "quarantined": len(quarantined),
         "quarantined_by_reason": dict(sorted(reasons.items())),
+        "blank_lines": counts["blank_lines"],
+        "rows_by_format": {
+            k.split(":", 1)[1]: v for k, v in sorted(row_counts.items()) if k.startswith("format:")
+        },
+        "pii_found_by_type": {
+            k.split(":", 1)[1]: v for k, v in sorted(row_counts.items()) if k.startswith("pii:")
+        },
         "kept_by_bucket": dict(
             sorted(Counter(r.get("meta", {}).get("bucket", "_none") for r in kept).items())
         ),
+        "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in cover if c["flagged"]],
         "seconds": round(time.time() - start, 3),
     }
     write_json(metrics, report)
@@ -106,12 +187,20 @@ def main(p: params_mod.CurateParams, raw: Path, out: Path, metrics: Path) -> dic
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Validate, normalise and de-duplicate raw data.")
     parser.add_argument("raw", type=Path, help="a .jsonl file or a directory of them")
+    parser.add_argument("--base", type=Path, help="base model dir, to measure length in tokens")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--reports", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     try:
-        result = main(params_mod.load(args.params).curate, args.raw, args.out, args.metrics)
+        params = params_mod.load(args.params)
+        counter = token_counter(args.base) if args.base else None
+        max_tokens = int(params.train.sft.get("max_length", 1024))
+        r = main(params.curate, args.raw, args.out, args.reports, args.metrics, counter, max_tokens)
     except (params_mod.ParamsError, FileNotFoundError) as e:
         sys.exit(f"curate: {e}")
-    print(f"curate: {result['rows_in']} in, {result['kept']} kept, {result['quarantined']} quarantined")
+    formats = ", ".join(f"{n} {fmt}" for fmt, n in r["rows_by_format"].items())
+    print(f"curate: {r['rows_in']} in ({formats}), {r['kept']} kept, {r['quarantined']} quarantined")
+    for point in r["coverage_flagged"]:
+        print(f"curate: knowledge point {point} has too few cards (curate.min_cards_per_point)")

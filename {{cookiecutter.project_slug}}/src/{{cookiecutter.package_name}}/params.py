@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .embedded import EmbeddedParams
+from .neardup import NearDupParams
 
 
 class ParamsError(ValueError):
@@ -31,13 +32,37 @@ class BaseParams:
 
 
 @dataclass(frozen=True)
+class PiiParams:
+    policy: str = "redact"
+    """redact (typed placeholders) | drop (to quarantine) | report (count only)."""
+    types: list[str] = field(default_factory=lambda: ["email", "phone", "credit_card", "iban", "secret"])
+    """What counts as PII here; ip_address is left out by default because in security data an IP
+    is usually an indicator, not a person."""
+
+
+@dataclass(frozen=True)
+class CurateNearDupParams(NearDupParams):
+    action: str = "quarantine"
+    """quarantine | keep (kept near-duplicates share a cluster id that split keeps together)."""
+
+
+@dataclass(frozen=True)
 class CurateParams:
-    max_chars: int = 8000
-    """Rows whose text is longer are quarantined as too_long, never truncated."""
+    format: str = "auto"
+    """auto (per row) | messages | alpaca | sharegpt."""
+    max_line_bytes: int = 1_000_000
+    """Longer lines are quarantined unparsed."""
+    max_chars: int = 20_000
+    """Rows with more text are quarantined as too_long, never truncated; the token limit is
+    train.sft.max_length, measured through the base model's chat template."""
     final_assistant: bool = True
     """SFT rows must end with the assistant turn that is the training target."""
     max_quarantine_share: float = 0.2
     """Fail the stage when more than this share of rows is quarantined: garbage in, stop."""
+    min_cards_per_point: int = 3
+    """Knowledge points with fewer distinct prompts are flagged in the coverage report."""
+    pii: PiiParams = field(default_factory=PiiParams)
+    near_dup: CurateNearDupParams = field(default_factory=CurateNearDupParams)
 
 
 @dataclass(frozen=True)
@@ -48,8 +73,9 @@ class SplitParams:
     test: float = 0.1
     stratify_by: str = "bucket"
     """meta field whose values are split in the same proportions ('' to turn off)."""
-    group_by: str = ""
-    """meta field whose rows must stay in one split, e.g. knowledge_point ('' = each row alone)."""
+    group_by: str = "cluster"
+    """Field whose rows stay in one split: curate's near-duplicate cluster, or a meta field such
+    as knowledge_point ('' = each row alone)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +86,12 @@ class DecontaminateParams:
     """Share of an eval message's n-grams found in a training row that makes the row contaminated."""
     min_words: int = 3
     """Eval messages shorter than this are too generic to match on; they are counted, not used."""
+    any_hit: bool = False
+    """Remove a row on any shared n-gram, whatever the threshold."""
     benchmarks: list[str] = field(default_factory=list)
-    """Extra eval sets (JSONL conversations) that must never leak into training."""
+    """Extra eval sets that must never leak into training: JSONL conversations or .txt lines."""
+    num_proc: int = 0
+    """Processes to match with; 0 = one per core."""
 
 
 @dataclass(frozen=True)
@@ -141,15 +171,17 @@ class Params:
 def from_dict(cls: type, data: object, where: str):
     """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong scalar types."""
     if not isinstance(data, dict):
-        raise ParamsError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise ParamsError(f"{where or 'the file'}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ParamsError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(names)}")
+        raise ParamsError(
+            f"{where or 'top level'}: unknown key {unknown[0]!r}; expected one of: {', '.join(names)}"
+        )
     values = {}
     for name, value in data.items():
-        kind, key = hints[name], f"{where}.{name}"
+        kind, key = hints[name], f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(kind):
             values[name] = from_dict(kind, value, key)
             continue
@@ -166,7 +198,10 @@ def from_dict(cls: type, data: object, where: str):
 def load(path: Path = Path("params.yaml")) -> Params:
     with path.open(encoding="utf-8") as f:
         data = yaml.safe_load(f) or {}
-    return from_dict(Params, data, str(path))
+    try:
+        return from_dict(Params, data, "")
+    except ParamsError as e:
+        raise ParamsError(f"{path}: {e}") from None
 
 
 def check_keys(section: dict, allowed: set[str], where: str) -> None:

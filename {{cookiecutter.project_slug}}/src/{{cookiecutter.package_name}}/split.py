@@ -2,9 +2,11 @@
 
     python -m PACKAGE.split data/curated/curated.jsonl --out data/split --metrics metrics/split.json
 
-Within each stratum (meta.bucket by default) the groups are ordered by a seeded hash of their
-key and cut at the configured ratios. Hash order, not a shuffle, keeps a row in its split when
-other rows are added later, so a test item does not drift into training as the data grows.
+Rows of one group (curate's near-duplicate `cluster` by default, or any meta field such as
+knowledge_point) land in one split. Within each stratum (meta.bucket by default) the groups are
+ordered by a seeded hash of their key and cut at the configured ratios. Hash order, not a
+shuffle, keeps a row in its split when other rows are added later, so a test item does not
+drift into training as the data grows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ SPLITS = ("train", "val", "test")
 
 
 def _meta(row: dict, key: str, default: str) -> str:
-    return str(row.get("meta", {}).get(key, default)) if key else default
+    """A row's top-level field (curate's `cluster`) or meta field, as a string."""
+    if not key:
+        return default
+    return str(row.get(key, (row.get("meta") or {}).get(key, default)))
 
 
 def assign(rows: list[dict], p: params_mod.SplitParams) -> dict[str, list[dict]]:
@@ -30,7 +35,7 @@ def assign(rows: list[dict], p: params_mod.SplitParams) -> dict[str, list[dict]]
         raise params_mod.ParamsError(f"split: train+val+test must be 1.0, got {p.train + p.val + p.test}")
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, row in enumerate(rows):
-        group = _meta(row, p.group_by, row["id"]) if p.group_by else row["id"]
+        group = _meta(row, p.group_by, row["id"])
         groups[_meta(row, p.stratify_by, "_all")][group].append(i)
     split_of: dict[int, str] = {}
     for members in groups.values():

@@ -43,8 +43,7 @@ def lora_config(p: params_mod.TrainParams):
     return LoraConfig(**{"task_type": "CAUSAL_LM", **p.lora})
 
 
-# "[{]%" rather than a brace and a percent sign side by side: this file is a cookiecutter template too.
-_GENERATION_TAG = re.compile(r"[{]%-?\s*generation\s*-?%}")
+_GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 def check_template(tokenizer, assistant_only: bool) -> None:

@@ -1,0 +1,327 @@
+"""Find personal data and secrets in chat training data, and redact, drop or report them.
+
+    findings = scan(text, types=("email", "phone", "credit_card", "iban", "secret"))
+    clean = redact(text, findings)            # "mail [EMAIL] or call [PHONE]"
+    row, counts = apply_policy(row, "redact", types)
+
+For the curate stage, `apply_policy` handles one conversation row per call. Types: email, phone,
+ip_address, credit_card, iban, secret. IP addresses are security indicators in triage data, not
+personal data, so every entry point takes `types` and a project leaves `ip_address` out where its
+data is about hosts. Defanged indicators (`192[.]168[.]1[.]5`, `hxxps://a[.]b`) are deliberately
+neutralised and never match.
+
+Own regular expressions rather than a library: presidio needs a spaCy model download (impossible
+offline), scrubadub pulls in scikit-learn and textblob, commonregex is unmaintained and checks no
+checksums, detect-secrets covers secrets only; this module is offline, standard-library only and
+fast (cheap substring checks decide which patterns run, so most documents cost a few microseconds).
+Numbers are validated, not just shaped: cards by Luhn, IBANs by ISO 13616 mod-97, so random digit
+runs, order ids and hashes do not match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+PII_TYPES = ("email", "phone", "ip_address", "credit_card", "iban", "secret")
+POLICIES = ("redact", "drop", "report")
+
+# When two findings overlap the earlier type in this order wins: a card number inside a JWT is part of
+# the secret, and a phone-shaped run inside an IBAN is part of the IBAN.
+_PRIORITY = ("secret", "email", "iban", "credit_card", "ip_address", "phone")
+
+_DIGITS = "0123456789"
+
+# Not preceded/followed by a word character, so nothing matches inside hashes, ids or longer numbers.
+_START = r"(?<![0-9A-Za-z_])"
+_END = r"(?![0-9A-Za-z_])"
+# A number is also not continued by ".5" or "-5": "1.2.3.4.5" is neither an IP nor a phone.
+_NUM_START = r"(?<![0-9A-Za-z_.-])"
+_NUM_END = r"(?![0-9A-Za-z_]|[.-][0-9])"
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])",
+    re.ASCII,
+)
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4_RE = re.compile(rf"{_NUM_START}{_IPV4}{_NUM_END}", re.ASCII)
+
+_H = r"[0-9A-Fa-f]{1,4}"
+# Full, compressed and IPv4-embedded forms, matched against a whole hex/colon token (see `_ipv6`).
+# A bare "::" or "::1" is not matched: they are not personal, and "::2" is also code (`x[::2]`).
+_IPV6_RE = re.compile(
+    rf"(?:{_H}:){{7}}{_H}"
+    rf"|(?:{_H}:){{1,7}}:"
+    rf"|(?:{_H}:){{1,6}}:{_H}"
+    rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}"
+    rf"|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
+    rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}"
+    rf"|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
+    rf"|{_H}:(?::{_H}){{1,6}}"
+    rf"|:(?::{_H}){{2,7}}"
+    rf"|(?:{_H}:){{6}}{_IPV4}|::(?:ffff(?::0{{1,4}})?:)?{_IPV4}|(?:{_H}:){{1,4}}:{_IPV4}",
+    re.ASCII,
+)
+# Every IPv6 address of two or more groups contains "::" or ":h:"; times like 10:15:30 contain it
+# too but their token matches no IPv6 form.
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:", re.ASCII)
+_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f:.]*", re.ASCII)
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+_IPV6_MAX = 45  # ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255
+
+# International: "+" and a run of digits and single separators; the shape and length (E.164: at
+# most 15 digits) are checked in `_phone_ok` so the search pattern itself cannot backtrack badly.
+_PHONE_INTL = rf"(?<![0-9A-Za-z_+])\+[1-9][0-9]*+(?:[ .-]?\([0-9]++\)|[ .-]?[0-9]++)*+{_END}"
+# North American: (555) 123-4567, 555-123-4567, 555.123.4567 (one separator kind); area codes never
+# start with 0 or 1.
+_PHONE_NANP = (
+    rf"{_NUM_START}(?:\([2-9][0-9]{{2}}\) ?[0-9]{{3}}[ .-]"
+    rf"|[2-9][0-9]{{2}}(?P<s1>[ .-])[0-9]{{3}}(?P=s1))[0-9]{{4}}{_NUM_END}"
+)
+# Trunk-prefix national numbers (020 7946 0958, 06 12 34 56 78, 030-1234567, (020) 7946 0958): one
+# separator kind throughout, so dates like 01.11.2026 12:30 do not chain into a "number".
+_PHONE_TRUNK = (
+    rf"{_NUM_START}(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
+    rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}"
+)
+_PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_TRUNK}", re.ASCII)
+
+# Issuer ranges start 2-6 (Mastercard 2/5, Visa 4, Amex/Diners/JCB 3, Discover/UnionPay/Maestro 6),
+# which also keeps 13-digit millisecond timestamps (1...) out. Printed forms: plain, 4-4-4-4(-3) and
+# Amex/Diners 4-6-5/4-6-4.
+_CARD_RE = re.compile(
+    rf"{_NUM_START}[2-6](?:[0-9]{{12,18}}"
+    rf"|[0-9]{{3}}(?P<c1>[ -])[0-9]{{4}}(?P=c1)[0-9]{{4}}(?P=c1)[0-9]{{1,4}}(?:(?P=c1)[0-9]{{1,3}})?"
+    rf"|[0-9]{{3}}(?P<c2>[ -])[0-9]{{6}}(?P=c2)[0-9]{{4,5}}){_NUM_END}",
+    re.ASCII,
+)
+
+# Country code, check digits, then the BBAN printed plain or in groups of four.
+_IBAN_RE = re.compile(
+    rf"{_START}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{_END}", re.ASCII
+)
+
+# A PEM block is redacted whole when its END line follows; the body (base64 and legacy "Proc-Type:"
+# headers) cannot contain "-----", so a header without an END line costs one short scan, not a
+# search to the end of the text.
+_SECRET_RE = re.compile(
+    r"-----BEGIN (?P<pem>(?:[A-Z0-9]+ )*)PRIVATE KEY-----"
+    r"(?:(?:[A-Za-z0-9+/=\s:,]|-(?!----))*+-----END (?P=pem)PRIVATE KEY-----)?"
+    rf"|{_START}(?:"
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{36,255}"
+    r"|github_pat_[A-Za-z0-9_]{22,255}"
+    r"|xox[abpr]-[A-Za-z0-9-]{10,}"
+    r"|sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r"|(?:sk|pk|rk)_live_[0-9A-Za-z]{10,}"
+    r"|eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+    rf"){_END}",
+    re.ASCII,
+)
+
+# Gates: a pattern runs only when a cheap test says a match is possible. One-character `in` tests
+# are a memchr; the hint patterns start with a character class, which the regex engine scans for
+# in C instead of trying the full pattern at every position. A hint's first match lies at most
+# `back` characters after the start of the first possible match, so the full pattern starts there.
+_IPV4_HINT, _IPV4_BACK = re.compile(r"[0-9]\.[0-9]"), 2
+# "(01234) 567 890" is the farthest a phone starts before its hint ("34) 56"); "+" is found separately.
+_PHONE_HINT, _PHONE_BACK = re.compile(r"[0-9]{2}[ .)-]{1,2}[0-9]{2}"), 5
+_CARD_HINT, _CARD_BACK = re.compile(r"[0-9]{4}[ -]?[0-9]{4}"), 0
+_IBAN_HINT, _IBAN_BACK = re.compile(r"[A-Z]{2}[0-9]{2}"), 0
+
+
+def _may_have_secret(text: str) -> bool:
+    """Whether a known key prefix occurs; a one-character test skips each group of longer searches."""
+    if "_" in text and any(
+        p in text for p in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "_live_")
+    ):
+        return True
+    if "-" in text and any(p in text for p in ("xox", "sk-", "-----BEGIN")):
+        return True
+    return "eyJ" in text or ("A" in text and any(p in text for p in ("AKIA", "ASIA", "AIza")))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One match: its type, its [start, end) offsets in the scanned text and the matched text."""
+
+    type: str
+    start: int
+    end: int
+    text: str
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn checksum of a string of digits (payment cards, ISO/IEC 7812)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(iban: str) -> bool:
+    """ISO 13616: move country code and check digits to the end, letters to 10..35, mod 97 is 1."""
+    compact = iban.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def _phone_ok(text: str) -> bool:
+    digits = sum(ch.isdigit() for ch in text)
+    if text.startswith("+"):
+        return 8 <= digits <= 15
+    return 9 <= digits <= 12
+
+
+def _card_ok(text: str) -> bool:
+    digits = text.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and luhn_ok(digits)
+
+
+def _matches(
+    pattern: re.Pattern[str], text: str, pos: int = 0, check: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, int, str]]:
+    for m in pattern.finditer(text, pos):
+        if check is None or check(m.group()):
+            yield m.start(), m.end(), m.group()
+
+
+def _hinted(hint: re.Pattern[str], back: int, text: str) -> int | None:
+    """Where the full pattern has to start searching, or None when the hint rules out any match."""
+    m = hint.search(text)
+    return None if m is None else max(0, m.start() - back)
+
+
+def _ipv6(text: str) -> Iterator[tuple[int, int, str]]:
+    """IPv6 addresses: widen each hint to its whole hex/colon/dot token and match the token as a whole.
+
+    Matching whole tokens keeps "std::vector", MAC addresses and clock times out, and is far faster
+    than running the long alternation at every position of the text.
+    """
+    done = 0
+    for hint in _IPV6_HINT.finditer(text):
+        if hint.start() < done:
+            continue  # inside the token just checked
+        start = hint.start()
+        while start > 0 and text[start - 1] in _IPV6_CHARS and hint.start() - start <= _IPV6_MAX:
+            start -= 1
+        done = end = _IPV6_TOKEN.match(text, hint.start()).end()
+        while end > start and text[end - 1] == ".":
+            end -= 1  # a full stop after the address
+        before, after = text[start - 1 : start], text[end : end + 1]
+        inside_word = before.isalnum() or before == "_" or after.isalnum() or after == "_"
+        # No digit at all: a C++ scope like `a::b` or words like "cafe::beef", not an address.
+        has_digit = any(ch.isdigit() for ch in text[start:end])
+        if (
+            not inside_word
+            and has_digit
+            and end - start <= _IPV6_MAX
+            and _IPV6_RE.fullmatch(text, start, end)
+        ):
+            yield start, end, text[start:end]
+
+
+def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, str]]:
+    """Raw matches of one type; each pattern runs only where its gates say a match is possible.
+
+    `digits` is the number of digits in `text`; each numeric type needs a minimum: an IPv4 address
+    4, a phone 8 (E.164 lower bound with country code), an IBAN 8 (every registered format has
+    more), a card 13.
+    """
+    if kind == "email":
+        if "@" in text:
+            yield from _matches(_EMAIL, text)
+    elif kind == "secret":
+        if _may_have_secret(text):
+            yield from _matches(_SECRET_RE, text)
+    elif kind == "ip_address":
+        # IPv6 first: "::ffff:192.0.2.1" is one address, not an IPv4 one with a prefix.
+        if digits and ":" in text:
+            yield from _ipv6(text)
+        if digits >= 4 and "." in text and (pos := _hinted(_IPV4_HINT, _IPV4_BACK, text)) is not None:
+            yield from _matches(_IPV4_RE, text, pos)
+    elif kind == "credit_card":
+        if digits >= 13 and (pos := _hinted(_CARD_HINT, _CARD_BACK, text)) is not None:
+            yield from _matches(_CARD_RE, text, pos, _card_ok)
+    elif kind == "iban":
+        if digits >= 8 and (pos := _hinted(_IBAN_HINT, _IBAN_BACK, text)) is not None:
+            yield from _matches(_IBAN_RE, text, pos, iban_ok)
+    elif kind == "phone" and digits >= 8:
+        starts = [p for p in (text.find("+"), _hinted(_PHONE_HINT, _PHONE_BACK, text)) if p is not None]
+        if starts := [p for p in starts if p >= 0]:
+            yield from _matches(_PHONE_RE, text, min(starts), _phone_ok)
+
+
+def check_types(types: Iterable[str]) -> tuple[str, ...]:
+    """The requested types in priority order; ValueError naming the allowed ones for anything else."""
+    wanted = set(types)
+    unknown = wanted.difference(PII_TYPES)
+    if unknown:
+        raise ValueError(f"unknown PII type(s) {sorted(unknown)}; allowed: {', '.join(PII_TYPES)}")
+    return tuple(kind for kind in _PRIORITY if kind in wanted)
+
+
+def scan(text: str, types: Iterable[str] = PII_TYPES) -> list[Finding]:
+    """Non-overlapping findings of the requested types, sorted by start offset."""
+    # Counting costs a few microseconds; the ten memchr scans of the `in` test cost well under one.
+    digits = sum(map(text.count, _DIGITS)) if any(d in text for d in _DIGITS) else 0
+    spans: list[tuple[int, int, str, str]] = []  # (start, end, type, text), sorted, non-overlapping
+    for kind in check_types(types):
+        for start, end, matched in _candidates(text, kind, digits):
+            # Higher-priority types were collected first, so a later overlapping match is dropped.
+            # Only the last span starting before `end` can overlap, which keeps this linear-ish
+            # even for texts with thousands of findings.
+            i = bisect.bisect_left(spans, (end,))
+            if i == 0 or spans[i - 1][1] <= start:
+                spans.insert(i, (start, end, kind, matched))
+    return [Finding(kind, start, end, matched) for start, end, kind, matched in spans]
+
+
+def redact(text: str, findings: list[Finding]) -> str:
+    """The text with every finding replaced by its type in capitals: "[EMAIL]", "[IP_ADDRESS]"..."""
+    parts, pos = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        if f.start < pos:
+            raise ValueError(f"findings overlap at offset {f.start}; pass the output of scan()")
+        parts += [text[pos : f.start], f"[{f.type.upper()}]"]
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def apply_policy(row: dict, policy: str, types: Iterable[str] = PII_TYPES) -> tuple[dict | None, Counter]:
+    """Scan every message of a conversation row and apply a policy; never changes `row` itself.
+
+    redact: the row with each finding in each message replaced by its placeholder.
+    drop: None when anything was found (the caller quarantines the row), else the row.
+    report: the row unchanged. The Counter always counts findings per type.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown PII policy {policy!r}; allowed: {', '.join(POLICIES)}")
+    kinds = check_types(types)
+    counts: Counter = Counter()
+    redacted = []
+    for message in row["messages"]:
+        content = message.get("content")
+        findings = scan(content, kinds) if isinstance(content, str) else []
+        counts.update(f.type for f in findings)
+        redacted.append({**message, "content": redact(content, findings)} if findings else message)
+    if not counts:
+        return row, counts
+    if policy == "drop":
+        return None, counts
+    if policy == "redact":
+        return {**row, "messages": redacted}, counts
+    return row, counts
