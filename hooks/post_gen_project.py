@@ -13,7 +13,7 @@ from pathlib import Path
 PACKAGE = "{{ cookiecutter.package_name }}"
 REMOTE_URL = "{{ cookiecutter.dvc_remote_url }}"
 AUTHOR = ("{{ cookiecutter.author_name }}", "{{ cookiecutter.author_email }}")
-TRACKED_INPUTS = ["data/raw", "data/golden"]
+TRACKED_INPUTS = ["data/raw", "data/golden", "data/preferences"]
 CI = "{{ cookiecutter.ci }}"
 # Files that belong to an option not chosen.
 REMOVE = {

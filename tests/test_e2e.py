@@ -77,9 +77,15 @@ def test_every_stage_explains_itself(reproduced):
     decon = metrics(reproduced, "decontaminate")
     assert decon["train"]["kept"] + decon["train"]["removed"] == split["train"]["rows"]
 
+    assert decon["preferences"]["kept"] > 0
+
     train = metrics(reproduced, "train")
     assert train["method"] == "lora" and 0 < train["trainable_parameters"] < train["total_parameters"]
     assert train["eval_loss_last"] < train["eval_loss_first"]
+    assert train["dpo"]["margins_after"] > train["dpo"]["margins_before"]
+    assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
+    card = (reproduced / "models" / "merged" / "README.md").read_text()
+    assert "base_model: embedded" in card and "`models/trained`" in card
     assert metrics(reproduced, "merge")["max_abs_logit_diff"] <= 1e-4
 
 

@@ -63,6 +63,6 @@ def test_without_git_on_path_the_skipped_steps_are_printed(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "git init --initial-branch main" in result.stdout
-    assert "dvc add data/raw data/golden" in result.stdout
+    assert "dvc add data/raw data/golden data/preferences" in result.stdout
     project = tmp_path / DEFAULT_SLUG
     assert not (project / ".git").exists() and (project / "data" / "raw" / "demo.jsonl").exists()

@@ -64,8 +64,20 @@ def test_every_dependency_is_shipped_or_produced_upstream():
 
 def test_library_sections_use_the_library_field_names():
     from peft import LoraConfig
-    from trl import SFTConfig
+    from transformers import BitsAndBytesConfig
+    from trl import DPOConfig, SFTConfig
+
+    from {{ cookiecutter.package_name }}.train import config_fields
 
     p = params.load(ROOT / "params.yaml")
-    assert set(p.train.sft) <= {f.name for f in dataclasses.fields(SFTConfig)}
-    assert set(p.train.lora) <= {f.name for f in dataclasses.fields(LoraConfig)}
+    assert set(p.train.sft) <= config_fields(SFTConfig)
+    assert set(p.train.lora) <= config_fields(LoraConfig)
+    assert set(p.train.quantization) <= config_fields(BitsAndBytesConfig)
+    assert set(p.train.dpo.config) <= config_fields(DPOConfig)
+    assert "bnb_4bit_quant_type" in config_fields(BitsAndBytesConfig)  # not a dataclass: __init__ params
+
+
+def test_every_launcher_has_an_accelerate_config():
+    names = {f.stem for f in (ROOT / "configs" / "accelerate").glob("*.yaml")}
+    assert params.load(ROOT / "params.yaml").train.launcher in names
+    assert names == {"single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3"}

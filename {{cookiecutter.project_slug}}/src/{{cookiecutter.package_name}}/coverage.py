@@ -7,8 +7,9 @@ distinct prompts than `curate.min_cards_per_point` is flagged.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from .scoring import normalize_answer
 
@@ -24,31 +25,39 @@ def _prompt(row: dict) -> str:
     return normalize_answer(" ".join(m["content"] for m in row["messages"] if m["role"] == "user"))
 
 
-def coverage(kept: list[dict], quarantined: list[dict], min_cards: int) -> list[dict]:
-    cards, prompts, dups = defaultdict(int), defaultdict(set), defaultdict(int)
-    for row in kept:
-        cards[_point(row)] += 1
-        prompts[_point(row)].add(_prompt(row))
-    for q in quarantined:
-        if q["reason"] in DUPLICATE_REASONS:
-            try:  # duplicates parsed fine before they were rejected
-                dups[_point(json.loads(q["raw"].removeprefix("\ufeff")))] += 1
-            except (json.JSONDecodeError, AttributeError):
-                continue
-    rows = []
-    for point in sorted(set(cards) | set(dups)):
-        total = cards[point] + dups[point]
-        rows.append(
-            {
-                "bucket": point[0],
-                "knowledge_point": point[1],
-                "cards": cards[point],
-                "distinct_prompts": len(prompts[point]),
-                "duplicate_share": round(dups[point] / total, 3) if total else 0.0,
-                "flagged": len(prompts[point]) < min_cards,
-            }
-        )
-    return rows
+class Coverage:
+    """Counts per (bucket, knowledge point), fed one row at a time; prompts are kept as hashes."""
+
+    def __init__(self) -> None:
+        self.cards: Counter = Counter()
+        self.dups: Counter = Counter()
+        self.prompts: dict[tuple[str, str], set[int]] = defaultdict(set)
+
+    def kept(self, row: dict) -> None:
+        self.cards[_point(row)] += 1
+        self.prompts[_point(row)].add(hash(_prompt(row)))
+
+    def quarantined(self, record: dict) -> None:
+        if record["reason"] in DUPLICATE_REASONS:  # duplicates parsed fine before they were rejected
+            with contextlib.suppress(json.JSONDecodeError, AttributeError):
+                self.dups[_point(json.loads(record["raw"].removeprefix("\ufeff")))] += 1
+
+    def rows(self, min_cards: int) -> list[dict]:
+        rows = []
+        for point in sorted(set(self.cards) | set(self.dups)):
+            total = self.cards[point] + self.dups[point]
+            distinct = len(self.prompts[point])
+            rows.append(
+                {
+                    "bucket": point[0],
+                    "knowledge_point": point[1],
+                    "cards": self.cards[point],
+                    "distinct_prompts": distinct,
+                    "duplicate_share": round(self.dups[point] / total, 3) if total else 0.0,
+                    "flagged": distinct < min_cards,
+                }
+            )
+        return rows
 
 
 def coverage_markdown(rows: list[dict]) -> str:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from . import params as params_mod
 from .chat import check_conversation, normalize_content
-from .coverage import coverage, coverage_markdown
+from .coverage import Coverage, coverage_markdown
 from .formats import detect, to_messages
-from .jsonl import input_files, write_json, write_jsonl
+from .jsonl import input_files, write_json
 from .neardup import NearDupIndex
 from .pii import apply_policy
 
@@ -80,10 +80,16 @@ def dedup_text(row: dict) -> str:
     return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
 
 
-def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None = None, max_tokens: int = 0):
-    """(kept rows, quarantined records, counters) for an iterable of (file, line, bytes)."""
-    kept, quarantined, seen = [], [], {}
-    counts: Counter = Counter()
+def process(
+    lines,
+    p: params_mod.CurateParams,
+    counts: Counter,
+    count_tokens: TokenCounter | None = None,
+    max_tokens: int = 0,
+) -> Iterator[tuple[dict | None, dict | None]]:
+    """(kept row, None) or (None, quarantine record) per input line, streaming: what stays in
+    memory is one hash per kept row (exact and near-duplicate indexes), not the rows."""
+    seen: dict[str, str] = {}
     near = NearDupIndex(p.near_dup)
     for file, number, line in lines:
         row, fmt, problem = parse_line(line, p)
@@ -93,13 +99,20 @@ def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None 
             counts[f"format:{fmt}"] += 1
             problem = _admit(row, p, count_tokens, max_tokens, seen, near, counts)
             if problem is None:
-                kept.append(row)
+                row["cluster"] = near.cluster_of(row["id"])  # the first kept member's id: final already
+                yield row, None
                 continue
         code, message = problem
         raw = line.decode("utf-8", errors="replace")
-        quarantined.append({"file": file, "line": number, "reason": code, "message": message, "raw": raw})
-    for row in kept:
-        row["cluster"] = near.cluster_of(row["id"])
+        yield None, {"file": file, "line": number, "reason": code, "message": message, "raw": raw}
+
+
+def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None = None, max_tokens: int = 0):
+    """(kept rows, quarantined records, counters) for an iterable of (file, line, bytes), in memory."""
+    counts: Counter = Counter()
+    kept, quarantined = [], []
+    for row, record in process(lines, p, counts, count_tokens, max_tokens):
+        (kept if row is not None else quarantined).append(row if row is not None else record)
     return kept, quarantined, counts
 
 
@@ -147,34 +160,46 @@ def main(
 ) -> dict:
     start = time.time()
     counts: Counter = Counter()
-    kept, quarantined, row_counts = curate(raw_lines(raw, counts), p, count_tokens, max_tokens)
-    write_jsonl(out / "curated.jsonl", kept)
-    write_jsonl(out / "quarantine.jsonl", quarantined)
-    reasons = Counter(q["reason"] for q in quarantined)
-    rows_in = len(kept) + len(quarantined)
-    cover = coverage(kept, quarantined, p.min_cards_per_point)
+    reasons: Counter = Counter()
+    buckets: Counter = Counter()
+    cover = Coverage()
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        (out / "curated.jsonl").open("w", encoding="utf-8") as kept_file,
+        (out / "quarantine.jsonl").open("w", encoding="utf-8") as quarantine_file,
+    ):
+        for row, record in process(raw_lines(raw, counts), p, counts, count_tokens, max_tokens):
+            if row is not None:
+                kept_file.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                buckets[(row.get("meta") or {}).get("bucket", "_none")] += 1
+                cover.kept(row)
+            else:
+                quarantine_file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                reasons[record["reason"]] += 1
+                cover.quarantined(record)
+    kept, quarantined = sum(buckets.values()), sum(reasons.values())
+    rows_in = kept + quarantined
+    points = cover.rows(p.min_cards_per_point)
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "coverage.md").write_text(coverage_markdown(cover), encoding="utf-8")
+    (reports / "coverage.md").write_text(coverage_markdown(points), encoding="utf-8")
     report = {
         "rows_in": rows_in,
-        "kept": len(kept),
-        "quarantined": len(quarantined),
+        "kept": kept,
+        "quarantined": quarantined,
         "quarantined_by_reason": dict(sorted(reasons.items())),
         "blank_lines": counts["blank_lines"],
         "rows_by_format": {
-            k.split(":", 1)[1]: v for k, v in sorted(row_counts.items()) if k.startswith("format:")
+            k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("format:")
         },
         "pii_found_by_type": {
-            k.split(":", 1)[1]: v for k, v in sorted(row_counts.items()) if k.startswith("pii:")
+            k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("pii:")
         },
-        "kept_by_bucket": dict(
-            sorted(Counter(r.get("meta", {}).get("bucket", "_none") for r in kept).items())
-        ),
-        "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in cover if c["flagged"]],
+        "kept_by_bucket": dict(sorted(buckets.items())),
+        "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in points if c["flagged"]],
         "seconds": round(time.time() - start, 3),
     }
     write_json(metrics, report)
-    share = len(quarantined) / rows_in if rows_in else 1.0
+    share = quarantined / rows_in if rows_in else 1.0
     if share > p.max_quarantine_share:
         top = ", ".join(f"{code} ({n})" for code, n in reasons.most_common(3)) or "no rows at all"
         raise SystemExit(

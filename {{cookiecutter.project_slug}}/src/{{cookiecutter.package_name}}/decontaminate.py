@@ -7,6 +7,7 @@ A training (or validation) row is removed when, for some eval prompt, the share 
 normalised word n-grams found in the row reaches `decontaminate.threshold` (or on any shared
 n-gram with `any_hit`). Eval prompts shorter than n words match on their whole normalised text.
 Benchmarks in params are JSONL conversations or plain-text files (one eval text per line).
+DPO preference pairs, when given, are cleaned the same way.
 `removed.jsonl` lists every removed row with the eval items it matched, their set and the
 overlap score. Rows are matched in batches, spread over `num_proc` forked processes.
 """
@@ -33,8 +34,14 @@ _INDEX: EvalIndex | None = None  # set before forking so workers share it copy-o
 
 
 def message_texts(row: dict) -> list[str]:
-    """The text a conversation contributes: every non-system message (the system prompt is shared)."""
-    return [m["content"] for m in row.get("messages", []) if m.get("role") != "system"]
+    """The text a row contributes: every non-system message (the system prompt is shared) of a
+    conversation, or of a preference pair's prompt, chosen and rejected answers."""
+    messages = row.get("messages") or [
+        *row.get("prompt", []),
+        *row.get("chosen", []),
+        *row.get("rejected", []),
+    ]
+    return [m["content"] for m in messages if m.get("role") != "system"]
 
 
 def eval_texts(row: dict) -> list[str]:
@@ -89,16 +96,24 @@ def scan(
 
 
 def main(
-    p: params_mod.DecontaminateParams, split: Path, against: list[Path], out: Path, metrics: Path
+    p: params_mod.DecontaminateParams,
+    split: Path,
+    against: list[Path],
+    out: Path,
+    metrics: Path,
+    preferences: Path | None = None,
 ) -> dict:
     start = time.time()
     index = build_index(p, against + [Path(b) for b in p.benchmarks])
     threshold = 1e-9 if p.any_hit else p.threshold
     num_proc = p.num_proc or os.cpu_count() or 1
     removed, report = [], {"removed_by_eval_set": Counter()}
-    for name in TRAINABLE:
+    inputs = {name: split / f"{name}.jsonl" for name in TRAINABLE}
+    if preferences is not None:
+        inputs["preferences"] = preferences
+    for name, path in inputs.items():
         kept = []
-        for row, found in scan(read_jsonl(split / f"{name}.jsonl"), index, threshold, num_proc):
+        for row, found in scan(read_jsonl(path), index, threshold, num_proc):
             if not found:
                 kept.append(row)
                 continue
@@ -120,13 +135,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Remove eval-set overlap from training data.")
     parser.add_argument("split", type=Path, help="directory with train.jsonl and val.jsonl")
     parser.add_argument("--against", type=Path, nargs="+", required=True, help="eval files or dirs")
+    parser.add_argument("--preferences", type=Path, help="DPO preference pairs to clean as well")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     try:
         p = params_mod.load(args.params).decontaminate
-        result = main(p, args.split, args.against, args.out, args.metrics)
+        result = main(p, args.split, args.against, args.out, args.metrics, args.preferences)
     except (params_mod.ParamsError, FileNotFoundError, ValueError) as e:
         sys.exit(f"decontaminate: {e}")
     print(f"decontaminate: removed train {result['train']['removed']}, val {result['val']['removed']}")

@@ -1,6 +1,6 @@
 """Generate the demo dataset: a security-triage assistant with three behaviours.
 
-    python -m PACKAGE.demo_data --out data      # writes data/raw/ and data/golden/
+    python -m PACKAGE.demo_data --out data      # writes data/raw/, data/golden/, data/preferences/
 
 Standard library only, so the project's post-generation hook can run it before anything is
 installed. Every row is a conversation tagged with `meta.bucket`, `meta.knowledge_point` and
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 
 SYSTEM = "You triage security indicators."
@@ -157,6 +158,25 @@ def make_golden(seed: int) -> list[dict]:
     return [{"id": f"golden-{i:03d}", **row} for i, row in enumerate(rows)]
 
 
+def make_preferences(n_per_bucket: int, seed: int) -> list[dict]:
+    """DPO pairs: the policy's answer is chosen, a typical failure of each behaviour is rejected."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n_per_bucket):
+        for card in (ioc_card(rng), verdict_card(rng), refusal_card(rng)):
+            *prompt, answer = card["messages"]
+            user = prompt[-1]["content"]
+            if card["meta"]["bucket"] == "ioc_normalize":  # echoing the defanged form back
+                wrong = re.search(r"\S*(?:\[\.\]|\(\.\)|\[dot\])\S*", user).group(0).rstrip(".?")
+            elif card["meta"]["bucket"] == "scan_verdict":  # the other side of the boundary
+                wrong = "SAFE" if answer["content"] == "UNSAFE" else "UNSAFE"
+            else:  # complying with an out-of-scope request
+                wrong = "Sure! Here is what you asked for."
+            rejected = {"role": "assistant", "content": wrong}
+            rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": card["meta"]})
+    return [{"id": f"pref-{i:04d}", **row} for i, row in enumerate(rows)]
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
@@ -167,6 +187,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 def main(out: Path, n_per_bucket: int = 300, seed: int = 0) -> None:
     write_jsonl(out / "raw" / "demo.jsonl", make_raw(n_per_bucket, seed))
     write_jsonl(out / "golden" / "golden.jsonl", make_golden(seed + 1))
+    write_jsonl(out / "preferences" / "preferences.jsonl", make_preferences(n_per_bucket // 4, seed + 2))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
         --test data/split/test.jsonl --golden data/golden --out reports/evaluate \
         --plots plots/evaluate --metrics metrics/evaluate.json
 
-Baseline first: both models answer every item greedily through the chat template and each
+Baseline first: both models answer every item (greedily unless `evaluate.do_sample`) of the
+test and golden sets and of any `evaluate.extra_sets` through the chat template, and each
 answer is judged by the item's check (see checks.py). The metrics hold pass rates overall, per
 bucket and per risk tier for each model and set, optional run-to-run consistency, and the gate
 verdict with its reasons. Every answer is in `predictions.jsonl`; `report.md` has the
@@ -67,9 +68,10 @@ def generate(
     import torch
 
     tokenizer.padding_side = "left"
-    settings = (
-        {"do_sample": True, "temperature": p.consistency.temperature} if sample else {"do_sample": False}
-    )
+    if sample:  # the consistency runs
+        settings = {"do_sample": True, "temperature": p.consistency.temperature}
+    else:
+        settings = {"do_sample": p.do_sample, **({"temperature": p.temperature} if p.do_sample else {})}
     answers = []
     for i in range(0, len(prompts), p.batch_size):
         batch = tokenizer.apply_chat_template(
@@ -198,7 +200,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     try:
         p = params_mod.load(args.params).evaluate
-        sets = {"test": args.test, "golden": args.golden}
+        extra = {name: Path(path) for name, path in p.extra_sets.items()}
+        sets = {"test": args.test, "golden": args.golden, **extra}
         r = main(p, args.base, args.model, sets, args.out, args.plots, args.metrics)
     except (params_mod.ParamsError, EvalSpecError, FileNotFoundError) as e:
         sys.exit(f"evaluate: {e}")

@@ -3,18 +3,24 @@
     python -m PACKAGE.merge --trained models/trained --out models/merged --metrics metrics/merge.json
 
 The base is found from what training wrote next to the adapter (`train_info.json`) and loaded
-at the precision training used. Logits of the adapter model and of the merged model are compared
-on a seeded probe batch, and again after the merged weights are saved and reloaded; a
-difference above `merge.atol` fails the stage. A full fine-tune is re-saved and checked the same way.
+at the precision training used; for QLoRA that is the 16/32-bit base, never the 4-bit weights.
+Logits of the adapter model and of the merged model are compared on a seeded probe batch, and
+again after the merged weights are saved and reloaded; a difference above `merge.atol` fails
+the stage. A full fine-tune is re-saved and checked the same way.
+A model card (README.md) next to the weights records the base model and revision, the code
+commit, the dvc.lock hashes of the data and the adapter, the method, params and results.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 from . import params as params_mod
 from .base import resolve
@@ -33,6 +39,60 @@ def _logits(model, ids):
         return model(input_ids=ids).logits.float()
 
 
+def _commit() -> str:
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (
+        " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    )
+
+
+def model_card(info: dict, merge_report: dict) -> str:
+    """Markdown with Hugging Face model-card front matter: where this model came from."""
+    lineage = json.loads((Path(info["base_dir"]) / "lineage.json").read_text())
+    lock_file = Path("dvc.lock")
+    lock = yaml.safe_load(lock_file.read_text())["stages"] if lock_file.exists() else {}
+    hashes = {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
+    rows = "".join(
+        f"| `{path}` | `{md5}` |\n"
+        for path, md5 in sorted(hashes.items())
+        if path.startswith(("data", "models"))
+    )
+    results = info.get("results", {})
+    return f"""---
+base_model: {lineage["model"]}
+base_model_revision: {lineage["revision"]}
+library_name: transformers
+tags: [fine-tuned, {info["method"]}]
+---
+# Fine-tuned model (merged)
+
+Fine-tuned from **{lineage["model"]}** at revision `{lineage["revision"]}` with **{info["method"]}**,
+trained and merged in **{info["dtype"]}**. Code at commit `{_commit()}`.
+
+## Lineage (dvc.lock)
+
+| output | md5 |
+|---|---|
+{rows}
+## Training
+
+- final train loss {results.get("train_loss")}, validation loss {results.get("eval_loss")}
+- DPO: {json.dumps(results.get("dpo") or "not run")}
+- merge check: max |merged - adapter| logit difference {merge_report["max_abs_logit_diff"]:.2e}
+  (tolerance {merge_report["atol"]})
+
+```yaml
+{yaml.safe_dump(info.get("params", {}), sort_keys=False).strip()}
+```
+
+Evaluation per bucket and risk tier: `metrics/evaluate.json` and `reports/evaluate/report.md` of
+the same commit; a released version's full record is `releases/<version>.json`.
+"""
+
+
 def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> dict:
     import torch
     from peft import PeftModel
@@ -47,13 +107,18 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
     name, revision = resolve(Path(info["base_dir"]))
     base = AutoModelForCausalLM.from_pretrained(name, revision=revision, dtype=dtype)
     base_logits = _logits(base, probe)
-    if info["method"] == "full":
-        merged = AutoModelForCausalLM.from_pretrained(trained, dtype=dtype)
-        reference = _logits(merged, probe)
-    else:
-        adapted = PeftModel.from_pretrained(base, trained)
-        reference = _logits(adapted, probe)
-        merged = adapted.merge_and_unload()
+    try:
+        if info["method"] == "full":
+            merged = AutoModelForCausalLM.from_pretrained(trained, dtype=dtype)
+            reference = _logits(merged, probe)
+        else:  # for QLoRA too: into the 16/32-bit base, not into 4-bit weights
+            adapted = PeftModel.from_pretrained(base, trained)
+            reference = _logits(adapted, probe)
+            merged = adapted.merge_and_unload()
+    except Exception as e:  # a truncated or garbled file, shapes of another base: say which model
+        raise MergeError(f"cannot load the trained model in {trained} onto base {name}: {e}") from e
+    if not torch.isfinite(reference).all():
+        raise MergeError(f"the trained model in {trained} gives non-finite logits: its weights are corrupt")
     merged_diff = (_logits(merged, probe) - reference).abs().max().item()
     merged.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -70,8 +135,9 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
         "seconds": round(time.time() - start, 2),
     }
     write_json(metrics, report)
+    (out / "README.md").write_text(model_card(info, report), encoding="utf-8")
     worst = max(merged_diff, reload_diff)
-    if worst > p.atol:
+    if not worst <= p.atol:  # NaN fails too
         raise MergeError(
             f"merged model's logits differ from the trained model's by {worst:.2e} > merge.atol={p.atol}; "
             f"the adapter in {trained} may be corrupt or was trained on another base"

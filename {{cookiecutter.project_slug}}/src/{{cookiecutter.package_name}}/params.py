@@ -95,13 +95,26 @@ class DecontaminateParams:
 
 
 @dataclass(frozen=True)
+class DpoParams:
+    enabled: bool = False
+    """Run DPO after SFT when data/decontaminated/preferences.jsonl has pairs."""
+    config: dict = field(default_factory=dict)
+    """trl.DPOConfig fields, passed through unchanged."""
+
+
+@dataclass(frozen=True)
 class TrainParams:
     method: str = "lora"
-    """lora | full."""
+    """lora | qlora | full."""
+    launcher: str = "single"
+    """configs/accelerate/<launcher>.yaml: single, cpu_ddp, multi_gpu, fsdp, deepspeed_zero3."""
     sft: dict = field(default_factory=dict)
     """trl.SFTConfig fields, passed through unchanged."""
     lora: dict = field(default_factory=dict)
-    """peft.LoraConfig fields, passed through unchanged (method: lora)."""
+    """peft.LoraConfig fields, passed through unchanged (lora and qlora)."""
+    quantization: dict = field(default_factory=dict)
+    """transformers.BitsAndBytesConfig fields (qlora); 4-bit NF4 with double quantisation by default."""
+    dpo: DpoParams = field(default_factory=DpoParams)
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,13 @@ class JudgeParams:
 class EvaluateParams:
     max_new_tokens: int = 32
     batch_size: int = 32
+    do_sample: bool = False
+    """Greedy answers by default: the gate should not depend on a dice roll."""
+    temperature: float = 0.7
+    """Used when do_sample is true."""
     seed: int = 0
+    extra_sets: dict[str, str] = field(default_factory=dict)
+    """More eval sets, name -> JSONL file or directory (also list the path in dvc.yaml deps)."""
     default_check: str = "normalized"
     """Check for items without meta.check: exact | normalized | refusal."""
     refusal_patterns: list[str] = field(default_factory=lambda: ["^out of scope"])
