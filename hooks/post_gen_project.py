@@ -4,17 +4,21 @@ Standard library only. Each tool that is missing is skipped with the command to 
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = "{{ cookiecutter.package_name }}"
-REMOTE_URL = "{{ cookiecutter.dvc_remote_url }}"
-AUTHOR = ("{{ cookiecutter.author_name }}", "{{ cookiecutter.author_email }}")
+PACKAGE = json.loads(r""" {{ cookiecutter.package_name | tojson }} """)
+REMOTE_URL = json.loads(r""" {{ cookiecutter.dvc_remote_url | tojson }} """)
+AUTHOR = (
+    json.loads(r""" {{ cookiecutter.author_name | tojson }} """),
+    json.loads(r""" {{ cookiecutter.author_email | tojson }} """),
+)
 TRACKED_INPUTS = ["data/raw", "data/golden", "data/preferences"]
-CI = "{{ cookiecutter.ci }}"
+CI = json.loads(r""" {{ cookiecutter.ci | tojson }} """)
 # Files that belong to an option not chosen.
 REMOVE = {
     "github": [".gitlab-ci.yml"],

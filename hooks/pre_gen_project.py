@@ -1,15 +1,19 @@
 """Reject answers that would bake a broken project, with one line saying what is expected."""
 
+import json
 import keyword
 import re
 import sys
 
-ANSWERS = {
-    "project_slug": "{{ cookiecutter.project_slug }}",
-    "package_name": "{{ cookiecutter.package_name }}",
-    "author_email": "{{ cookiecutter.author_email }}",
-    "base_model": "{{ cookiecutter.base_model }}",
-    "dvc_remote_url": "{{ cookiecutter.dvc_remote_url }}",
+ANSWERS = {  # as JSON in raw strings: an answer with quotes or backslashes cannot break this file
+    "project_name": json.loads(r""" {{ cookiecutter.project_name | tojson }} """),
+    "project_slug": json.loads(r""" {{ cookiecutter.project_slug | tojson }} """),
+    "package_name": json.loads(r""" {{ cookiecutter.package_name | tojson }} """),
+    "description": json.loads(r""" {{ cookiecutter.description | tojson }} """),
+    "author_name": json.loads(r""" {{ cookiecutter.author_name | tojson }} """),
+    "author_email": json.loads(r""" {{ cookiecutter.author_email | tojson }} """),
+    "base_model": json.loads(r""" {{ cookiecutter.base_model | tojson }} """),
+    "dvc_remote_url": json.loads(r""" {{ cookiecutter.dvc_remote_url | tojson }} """),
 }
 
 
@@ -34,6 +38,9 @@ def problem(answers: dict) -> str:
         )
     if not answers["dvc_remote_url"].strip():
         return "dvc_remote_url is empty: expected a path or URL for the DVC remote"
+    for field in ("project_name", "description", "author_name", "dvc_remote_url"):
+        if any(c in answers[field] for c in '"\\\n'):
+            return f"{field} {answers[field]!r} contains a quote, backslash or newline: expected plain text"
     return ""
 
 

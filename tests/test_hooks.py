@@ -1,24 +1,37 @@
 """The pre-generation hook rejects bad answers with one actionable line; post-gen copes without git."""
 
-import importlib.util
 import os
 import subprocess
 import sys
+import types
 
+import jinja2
 import pytest
 from conftest import DEFAULT_SLUG, TEMPLATE
 
-spec = importlib.util.spec_from_file_location("pre_gen", TEMPLATE / "hooks" / "pre_gen_project.py")
-pre_gen = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pre_gen)
-
 GOOD = {
+    "project_name": "Security Triage",
     "project_slug": "security-triage",
     "package_name": "security_triage",
+    "description": "A model",
+    "author_name": "Jane Doe",
     "author_email": "a@b.io",
     "base_model": "Qwen/Qwen2.5-0.5B-Instruct",
     "dvc_remote_url": "s3://bucket/x",
 }
+
+
+def render_hook(context: dict) -> dict:
+    """The pre-generation hook as cookiecutter renders it, run as a module, not as a script."""
+    source = jinja2.Template((TEMPLATE / "hooks" / "pre_gen_project.py").read_text()).render(
+        cookiecutter=context
+    )
+    namespace = {"__name__": "pre_gen"}
+    exec(compile(source, "pre_gen_project.py", "exec"), namespace)
+    return namespace
+
+
+pre_gen = types.SimpleNamespace(**render_hook(GOOD))
 
 
 def test_good_answers_pass():
@@ -44,6 +57,12 @@ def test_good_answers_pass():
         ("author_email", "nobody", "author_email 'nobody' is not an email address"),
         ("base_model", "my model", "base_model 'my model' is not valid: expected 'embedded', a Hub id"),
         ("dvc_remote_url", " ", "dvc_remote_url is empty"),
+        (
+            "author_name",
+            'Jane "JD" Doe',
+            "author_name 'Jane \"JD\" Doe' contains a quote, backslash or newline",
+        ),
+        ("description", "back\\slash", "description 'back\\\\slash' contains a quote"),
     ],
 )
 def test_bad_answer_is_named_with_what_is_expected(field, value, expected):
@@ -66,3 +85,8 @@ def test_without_git_on_path_the_skipped_steps_are_printed(tmp_path):
     assert "dvc add data/raw data/golden data/preferences" in result.stdout
     project = tmp_path / DEFAULT_SLUG
     assert not (project / ".git").exists() and (project / "data" / "raw" / "demo.jsonl").exists()
+
+
+def test_an_answer_with_quotes_cannot_break_the_hook_itself():
+    answers = render_hook({**GOOD, "author_name": 'Jane "JD" \\ Doe'})["ANSWERS"]
+    assert answers["author_name"] == 'Jane "JD" \\ Doe'  # read back intact, then refused with a message

@@ -79,6 +79,7 @@ def test_tool_call_check(answer, passed, reason):
         ({"type": "regex", "pattern": "("}, "not a valid regular expression"),
         ({"type": "contains", "value": "x", "extra": 1}, "contains takes no field 'extra'"),
         ({"type": "json", "schema": {"type": "nope"}}, "not a valid JSON Schema"),
+        ({"type": "contains", "value": 7}, "meta.check.value must be a str, got 7"),
     ],
 )
 def test_malformed_checks_say_what_is_wrong(spec, message):

@@ -189,3 +189,28 @@ def test_coverage_flags_points_with_too_few_distinct_prompts(tmp_path, make_chat
     table = (tmp_path / "reports" / "coverage.md").read_text()
     assert "| b | rich | 4 | 4 | 0% |  |" in table
     assert "| b | thin | 1 | 1 | 50% | too few cards |" in table
+
+
+def test_ids_surrogates_and_meta_are_validated_not_crashed_on(make_chat):
+    a = {"id": "x", **make_chat("first question here", "one")}
+    b = {"id": "x", **make_chat("a different question", "two")}
+    assert reasons([a, b]) == ["duplicate_id"]
+    assert reasons(
+        ['{"messages": [{"role": "user", "content": "\\ud800"}, {"role": "assistant", "content": "a"}]}']
+    ) == ["invalid_unicode"]
+    assert reasons([{**make_chat("q", "a"), "meta": "not an object"}]) == ["bad_meta"]
+    assert reasons([make_chat("q", "a", bucket=["a", "list"])]) == ["bad_meta"]
+    assert reasons([{"instruction": "q", "output": "a", "meta": 3}]) == ["bad_meta"]
+    assert reasons([{"text": "no conversations"}], CurateParams(format="sharegpt")) == ["bad_messages"]
+
+
+def test_a_duplicate_points_at_a_row_that_was_kept(make_chat):
+    text = " ".join(f"word{i}" for i in range(40))
+    original, near, again = (
+        make_chat(text, "x"),
+        make_chat(text + " extra", "x"),
+        make_chat(text + " extra", "x"),
+    )
+    kept, quarantined, _ = curate(lines(original, near, again), P)
+    assert [q["reason"] for q in quarantined] == ["near_duplicate", "near_duplicate"]
+    assert all("'raw:1'" in q["message"] for q in quarantined)

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from {{ cookiecutter.package_name }}.decontaminate import main
 from {{ cookiecutter.package_name }}.ngrams import EvalIndex, words
 from {{ cookiecutter.package_name }}.params import DecontaminateParams
@@ -99,3 +101,27 @@ def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
     assert set(removed(any_hit=True)) == {"leak", "one_gram"}
     kept = (tmp_path / "out" / "train.jsonl").read_text().splitlines()
     assert len(kept) == 4498 and json.loads(kept[0])["id"] == "r0"
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_a_broken_preference_line_is_named_not_hung_on(tmp_path, make_chat, num_proc):
+    rows = [{"id": f"r{i}", **make_chat(f"row {i} about triage", "ok")} for i in range(5000)]
+    write(tmp_path / "split" / "train.jsonl", rows)
+    write(tmp_path / "split" / "val.jsonl", [])
+    write(tmp_path / "test.jsonl", [])
+    prefs = tmp_path / "preferences.jsonl"
+    prefs.write_text("\n".join([json.dumps(make_chat("q", "a"))] * 4500 + ["{broken"]) + "\n")
+    p = DecontaminateParams(num_proc=num_proc)
+    with pytest.raises(ValueError, match=r"preferences.jsonl:4501: invalid JSON"):
+        main(p, tmp_path / "split", [tmp_path / "test.jsonl"], tmp_path / "out", tmp_path / "m.json", prefs)
+
+
+def test_min_words_below_the_anchor_size_is_refused():
+    with pytest.raises(ValueError, match="decontaminate.min_words is 2; it must be at least 3"):
+        EvalIndex(n=8, min_words=2)
+
+
+def test_standard_preference_pairs_with_plain_strings_are_read():
+    from {{ cookiecutter.package_name }}.decontaminate import message_texts
+
+    assert message_texts({"prompt": "Q?", "chosen": "yes", "rejected": "no"}) == ["Q?", "yes", "no"]

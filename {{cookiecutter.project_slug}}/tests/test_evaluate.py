@@ -89,11 +89,15 @@ def test_confusion_rows_use_the_bucket_labels_and_other():
         prediction("5", "refusal", False),
     ]
     rows = confusion_plot(preds, ["verdict"])
+    rows += confusion_plot(
+        [prediction("6", "verdict", True, reference="SAFE", prediction="safe.")], ["verdict"]
+    )
     assert [(r["actual"], r["predicted"]) for r in rows] == [
         ("SAFE", "SAFE"),
         ("SAFE", "UNSAFE"),
         ("UNSAFE", "UNSAFE"),
         ("UNSAFE", "other"),
+        ("SAFE", "SAFE"),  # matched as the normalized check matches it
     ]
 
 

@@ -20,6 +20,8 @@ def rates(**buckets):
         r["pass_rate"] = r["passed"] / r["n"]
     total = sum(v[1] for v in buckets.values())
     return {
+        "n": total,
+        "passed": sum(v[0] for v in buckets.values()),
         "pass_rate": sum(v[0] for v in buckets.values()) / total,
         "by_bucket": by_bucket,
         "by_risk": by_risk,
@@ -63,3 +65,13 @@ def test_cli_exits_non_zero_with_the_reasons(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 1
     assert "gate: FAILED" in result.stderr and "risk tier 'critical' pass rate 0.00" in result.stderr
+
+
+def test_an_empty_set_or_a_tier_with_no_items_fails():
+    empty = {"golden": {"n": 0, "passed": 0, "pass_rate": 0.0, "by_bucket": {}, "by_risk": {}}}
+    assert check_gate({"base": empty, "finetuned": empty}, GateParams()) == [
+        "golden: no items were evaluated; a gate on nothing passes nothing"
+    ]
+    mislabelled = {"golden": rates(refusal=(0, 10, "Critical"))}
+    reasons = check_gate({"base": mislabelled, "finetuned": mislabelled}, GateParams())
+    assert reasons == ["golden: risk tier 'critical' has a threshold but no items (a typo in meta?)"]

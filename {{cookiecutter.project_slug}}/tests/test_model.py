@@ -72,3 +72,15 @@ def test_merge_refuses_an_adapter_that_changes_nothing(base_dir, tmp_path):
     trained = _adapter(base_dir, tmp_path, init=True)  # LoRA B = 0: the base model itself
     with pytest.raises(merge.MergeError, match="nothing was trained"):
         merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
+
+
+def test_curate_counts_tokens_through_the_chat_template(base_dir):
+    from transformers import AutoTokenizer
+
+    from {{ cookiecutter.package_name }}.curate import token_counter
+
+    messages = [{"role": "user", "content": "hello there " * 20}, {"role": "assistant", "content": "SAFE"}]
+    ids = AutoTokenizer.from_pretrained(base_dir).apply_chat_template(
+        messages, tokenize=True, return_dict=False
+    )
+    assert token_counter(base_dir)(messages) == len(ids) > 40

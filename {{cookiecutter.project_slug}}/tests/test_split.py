@@ -63,3 +63,16 @@ def test_group_by_keeps_a_knowledge_point_in_one_split(make_chat):
 def test_ratios_must_sum_to_one(make_chat):
     with pytest.raises(ParamsError, match="must be 1.0"):
         assign(rows(make_chat), SplitParams(train=0.9))
+
+
+def test_a_group_spanning_buckets_still_lands_in_one_split(make_chat):
+    rows = [
+        {"id": f"r{i}", "cluster": f"c{i // 2}", **make_chat(f"q{i}", "a", bucket="x" if i % 2 else "y")}
+        for i in range(400)
+    ]
+    parts = assign(rows, SplitParams(group_by="cluster"))
+    where = {}
+    for split, part in parts.items():
+        for r in part:
+            where.setdefault(r["cluster"], set()).add(split)
+    assert all(len(s) == 1 for s in where.values())

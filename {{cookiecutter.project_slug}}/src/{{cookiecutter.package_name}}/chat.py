@@ -16,6 +16,12 @@ Problem = tuple[str, str]
 def check_conversation(row: object, final_assistant: bool = True) -> Problem | None:
     if not isinstance(row, dict):
         return "not_object", f"expected a JSON object, got {type(row).__name__}"
+    meta = row.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        return "bad_meta", f"field 'meta' must be an object, got {type(meta).__name__}"
+    for key in ("bucket", "knowledge_point", "risk"):
+        if meta and key in meta and not isinstance(meta[key], str):
+            return "bad_meta", f"meta.{key} must be a string, got {type(meta[key]).__name__}"
     messages = row.get("messages")
     if messages is None:
         return "missing_messages", "field 'messages' is missing; expected a list of messages"

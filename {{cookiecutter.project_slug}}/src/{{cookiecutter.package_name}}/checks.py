@@ -52,6 +52,15 @@ def parse_check(spec: object) -> dict:
     missing = REQUIRED.get(kind, set()) - set(spec)
     if missing:
         raise CheckError(f"meta.check: {kind} needs field {sorted(missing)[0]!r}")
+    for key, expected in (
+        ("pattern", str),
+        ("value", str),
+        ("name", str),
+        ("schema", dict),
+        ("fields", dict),
+    ):
+        if key in spec and not isinstance(spec[key], expected):
+            raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r}")
     if kind == "regex":
         try:
             re.compile(spec["pattern"])

@@ -59,6 +59,10 @@ def parse_line(line: bytes, p: params_mod.CurateParams) -> tuple[dict | None, st
         return None, None, ("invalid_json", f"{e.msg} at column {e.colno}")
     if not isinstance(row, dict):
         return None, None, ("not_object", f"expected a JSON object, got {type(row).__name__}")
+    try:  # a "\\ud800" escape parses, but is no text: it cannot be written as UTF-8
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        return None, None, ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
     fmt = detect(row) if p.format == "auto" else p.format
     row, problem = to_messages(row, p.format)
     if problem:
@@ -90,6 +94,7 @@ def process(
     """(kept row, None) or (None, quarantine record) per input line, streaming: what stays in
     memory is one hash per kept row (exact and near-duplicate indexes), not the rows."""
     seen: dict[str, str] = {}
+    ids: set[str] = set()
     near = NearDupIndex(p.near_dup)
     for file, number, line in lines:
         row, fmt, problem = parse_line(line, p)
@@ -97,7 +102,7 @@ def process(
             row.setdefault("id", f"{Path(file).stem}:{number}")
             row["id"] = str(row["id"])
             counts[f"format:{fmt}"] += 1
-            problem = _admit(row, p, count_tokens, max_tokens, seen, near, counts)
+            problem = _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts)
             if problem is None:
                 row["cluster"] = near.cluster_of(row["id"])  # the first kept member's id: final already
                 yield row, None
@@ -116,7 +121,7 @@ def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None 
     return kept, quarantined, counts
 
 
-def _admit(row, p, count_tokens, max_tokens, seen, near, counts) -> Problem | None:
+def _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts) -> Problem | None:
     """The row-level filters after parsing, in order; the first that rejects wins."""
     if len(dedup_text(row)) > p.max_chars:
         return "too_long", f"{len(dedup_text(row))} characters; the limit is curate.max_chars={p.max_chars}"
@@ -132,10 +137,13 @@ def _admit(row, p, count_tokens, max_tokens, seen, near, counts) -> Problem | No
     key = content_key(row)
     if key in seen:
         return "duplicate", f"same messages as kept row {seen[key]!r}"
-    seen[key] = row["id"]
+    if row["id"] in ids:
+        return "duplicate_id", f"id {row['id']!r} is already used by a kept row; ids must be unique"
     original = near.add(row["id"], dedup_text(row))
     if original is not None and p.near_dup.action != "keep":
         return "near_duplicate", f"near-duplicate of kept row {original!r}"
+    seen[key] = row["id"]  # only kept rows: a duplicate always points at a row that is in the output
+    ids.add(row["id"])
     return None
 
 
@@ -146,7 +154,7 @@ def token_counter(base_dir: Path) -> TokenCounter:
 
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
-    return lambda messages: len(tokenizer.apply_chat_template(messages, tokenize=True))
+    return lambda messages: len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False))
 
 
 def main(

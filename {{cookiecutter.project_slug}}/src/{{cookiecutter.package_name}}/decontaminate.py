@@ -15,17 +15,20 @@ overlap score. Rows are matched in batches, spread over `num_proc` forked proces
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
+import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
-from .jsonl import input_files, read_jsonl, write_json, write_jsonl
+from .jsonl import input_files, read_jsonl, write_json
 from .ngrams import EvalIndex
 
 TRAINABLE = ("train", "val")
@@ -36,12 +39,19 @@ _INDEX: EvalIndex | None = None  # set before forking so workers share it copy-o
 def message_texts(row: dict) -> list[str]:
     """The text a row contributes: every non-system message (the system prompt is shared) of a
     conversation, or of a preference pair's prompt, chosen and rejected answers."""
-    messages = row.get("messages") or [
-        *row.get("prompt", []),
-        *row.get("chosen", []),
-        *row.get("rejected", []),
+    if "messages" in row:
+        parts = row["messages"]
+    else:  # a preference pair: conversational (lists of messages) or standard (plain strings)
+        parts = [x for key in ("prompt", "chosen", "rejected") for x in _as_list(row.get(key))]
+    return [
+        m if isinstance(m, str) else m["content"]
+        for m in parts
+        if isinstance(m, str) or m.get("role") != "system"
     ]
-    return [m["content"] for m in messages if m.get("role") != "system"]
+
+
+def _as_list(value) -> list:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def eval_texts(row: dict) -> list[str]:
@@ -50,10 +60,20 @@ def eval_texts(row: dict) -> list[str]:
     return prompts or message_texts(row)
 
 
+def eval_files(path: Path) -> list[Path]:
+    """A .jsonl or .txt file, or every one of them under a directory, in a stable order."""
+    if not path.is_dir():
+        return input_files(path)  # names the path when it does not exist
+    files = sorted(f for f in path.rglob("*") if f.suffix in (".jsonl", ".txt"))
+    if not files:
+        raise FileNotFoundError(f"{path}: no *.jsonl or *.txt files in this directory")
+    return files
+
+
 def build_index(p: params_mod.DecontaminateParams, against: list[Path]) -> EvalIndex:
     index = EvalIndex(n=p.ngram, min_words=p.min_words)
     for path in against:
-        for file in input_files(path) if path.suffix != ".txt" else [path]:
+        for file in eval_files(path):
             eval_set = path.stem if path.is_file() else path.name
             if file.suffix == ".txt":
                 lines = file.read_text(encoding="utf-8").splitlines()
@@ -65,34 +85,67 @@ def build_index(p: params_mod.DecontaminateParams, against: list[Path]) -> EvalI
     return index
 
 
-def _match(job: tuple[list[list[str]], float]) -> list:
-    texts, threshold = job
-    return _INDEX.match_rows(texts, threshold)  # the forked copy of the parent's index
+def json_lines(path: Path) -> Iterator[tuple[str, str]]:
+    """(file:line, JSON text) of every non-blank line: rows travel to the workers unparsed."""
+    for file in input_files(path):
+        with file.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield f"{file}:{number}", line.rstrip("\n")
 
 
-def _batches(rows: Iterable[dict]) -> Iterator[list[dict]]:
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, BATCH)):
+def _parse(where: str, line: str) -> dict:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+
+
+def _match(job: tuple[list[tuple[str, str]], float]) -> list:
+    """Parse and match one batch: in a worker, the forked copy of the parent's index does it."""
+    lines, threshold = job
+    return _INDEX.match_rows([message_texts(_parse(w, line)) for w, line in lines], threshold)
+
+
+def _batches(items: Iterable) -> Iterator[list]:
+    items = iter(items)
+    while batch := list(itertools.islice(items, BATCH)):
         yield batch
 
 
 def scan(
-    rows: Iterable[dict], index: EvalIndex, threshold: float, num_proc: int
-) -> Iterator[tuple[dict, list]]:
-    """(row, matches) for every row, in input order, holding a few batches in memory at a time."""
+    lines: Iterable[tuple[str, str]], index: EvalIndex, threshold: float, num_proc: int
+) -> Iterator[tuple]:
+    """((file:line, JSON text), matches) for every line, in input order, a few batches at a time.
+
+    Workers parse the JSON themselves, so the parent only reads, hands out and writes lines.
+    """
     global _INDEX
     _INDEX = index
     index.matches([], threshold)  # build the lookup tables once, before any fork
-    batches = _batches(rows)
+    batches = _batches(lines)
     if num_proc <= 1:
         for batch in batches:
-            yield from zip(batch, index.match_rows([message_texts(r) for r in batch], threshold), strict=True)
+            yield from zip(batch, _match((batch, threshold)), strict=True)
         return
+    in_flight = num_proc * 2
+    slots = threading.Semaphore(in_flight)  # batches in flight: bounded memory
+
+    def jobs():  # pulled by the pool's feeder thread while the workers match earlier batches
+        for batch in batches:
+            slots.acquire()
+            pending.append(batch)
+            yield batch, threshold
+
+    pending: collections.deque = collections.deque()
     with multiprocessing.get_context("fork").Pool(num_proc) as pool:
-        while window := list(itertools.islice(batches, num_proc * 2)):
-            jobs = [([message_texts(r) for r in b], threshold) for b in window]
-            for batch, result in zip(window, pool.map(_match, jobs), strict=True):
-                yield from zip(batch, result, strict=True)
+        try:
+            for result in pool.imap(_match, jobs()):
+                yield from zip(pending.popleft(), result, strict=True)
+                slots.release()
+        finally:  # on an error, unblock the feeder so the pool can shut down instead of hanging
+            for _ in range(in_flight):
+                slots.release()
 
 
 def main(
@@ -107,22 +160,26 @@ def main(
     index = build_index(p, against + [Path(b) for b in p.benchmarks])
     threshold = 1e-9 if p.any_hit else p.threshold
     num_proc = p.num_proc or os.cpu_count() or 1
-    removed, report = [], {"removed_by_eval_set": Counter()}
+    report: dict = {"removed_by_eval_set": Counter()}
     inputs = {name: split / f"{name}.jsonl" for name in TRAINABLE}
     if preferences is not None:
         inputs["preferences"] = preferences
-    for name, path in inputs.items():
-        kept = []
-        for row, found in scan(read_jsonl(path), index, threshold, num_proc):
-            if not found:
-                kept.append(row)
-                continue
-            matched = [{"eval_set": s, "id": i, "overlap": score} for s, i, score in found]
-            removed.append({"split": name, "id": row["id"], "matched": matched, "row": row})
-            report["removed_by_eval_set"].update({m["eval_set"] for m in matched})
-        report[name] = {"kept": write_jsonl(out / f"{name}.jsonl", kept)}
-        report[name]["removed"] = sum(r["split"] == name for r in removed)
-    write_jsonl(out / "removed.jsonl", removed)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "removed.jsonl").open("w", encoding="utf-8") as removed_file:
+        for name, path in inputs.items():
+            report[name] = {"kept": 0, "removed": 0}
+            with (out / f"{name}.jsonl").open("w", encoding="utf-8") as kept_file:
+                for (where, line), found in scan(json_lines(path), index, threshold, num_proc):
+                    if not found:
+                        kept_file.write(line + "\n")
+                        report[name]["kept"] += 1
+                        continue
+                    row = _parse(where, line)
+                    matched = [{"eval_set": s, "id": i, "overlap": score} for s, i, score in found]
+                    record = {"split": name, "id": row.get("id", where), "matched": matched, "row": row}
+                    removed_file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                    report[name]["removed"] += 1
+                    report["removed_by_eval_set"].update({m["eval_set"] for m in matched})
     report["removed_by_eval_set"] = dict(sorted(report["removed_by_eval_set"].items()))
     report["eval_texts_indexed"] = len(index.items)
     report["eval_texts_too_short"] = index.skipped_short

@@ -83,7 +83,7 @@ def generate(
             return_dict=True,
         )
         with torch.no_grad():
-            out = model.generate(**batch, max_new_tokens=p.max_new_tokens, **settings)
+            out = model.generate(**batch.to(model.device), max_new_tokens=p.max_new_tokens, **settings)
         for row in out[:, batch["input_ids"].shape[1] :].tolist():
             stopped = tokenizer.eos_token_id in row
             row = row[: row.index(tokenizer.eos_token_id)] if stopped else row
@@ -115,7 +115,10 @@ def run_model(label: str, name: str, revision: str | None, sets: dict, p: params
 
     torch.manual_seed(p.seed)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
-    model = AutoModelForCausalLM.from_pretrained(name, revision=revision).eval()
+    if tokenizer.pad_token is None:  # e.g. Llama 3: batched generation needs a pad token
+        tokenizer.pad_token = tokenizer.eos_token
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(name, revision=revision).to(device).eval()
     summaries, predictions = {}, []
     for set_name, items in sets.items():
         prompts, references = [], []

@@ -37,8 +37,9 @@ def detect(row: dict) -> str | None:
 
 def _carry(row: dict, messages: list[dict], drop: set[str]) -> dict:
     """The converted row keeps id and meta; other fields move into meta so nothing is lost."""
-    meta = dict(row.get("meta") or {})
-    meta.update({k: v for k, v in row.items() if k not in drop | {"id", "meta"}})
+    meta = row.get("meta")
+    if meta is None or isinstance(meta, dict):  # a malformed meta stays as it is, for validation to reject
+        meta = {**(meta or {}), **{k: v for k, v in row.items() if k not in drop | {"id", "meta"}}}
     out = {"messages": messages, "meta": meta}
     if "id" in row:
         out["id"] = row["id"]
@@ -60,7 +61,7 @@ def _alpaca(row: dict) -> dict | Problem:
 
 
 def _sharegpt(row: dict) -> dict | Problem:
-    turns = row["conversations"]
+    turns = row.get("conversations")
     if not isinstance(turns, list) or not turns:
         return "bad_messages", "sharegpt field 'conversations' must be a non-empty list"
     messages = []

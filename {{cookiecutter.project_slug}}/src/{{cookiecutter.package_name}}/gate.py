@@ -25,6 +25,15 @@ def check_gate(metrics: dict, g: params_mod.GateParams) -> list[str]:
             reasons.append(f"{eval_set}: no results for this eval set")
             continue
         tuned, base = metrics["finetuned"][eval_set], metrics["base"][eval_set]
+        if tuned["n"] == 0:
+            reasons.append(f"{eval_set}: no items were evaluated; a gate on nothing passes nothing")
+            continue
+        for name, present in (("risk tier", tuned["by_risk"]), ("bucket", tuned["by_bucket"])):
+            wanted = g.min_pass_rate_by_risk if name == "risk tier" else g.min_pass_rate_by_bucket
+            for missing in sorted(set(wanted) - set(present)):
+                reasons.append(
+                    f"{eval_set}: {name} '{missing}' has a threshold but no items (a typo in meta?)"
+                )
         if tuned["pass_rate"] < g.min_pass_rate:
             reasons.append(f"{eval_set}: overall pass rate {tuned['pass_rate']:.2f} < {g.min_pass_rate:.2f}")
         for tier, minimum in g.min_pass_rate_by_risk.items():

@@ -131,15 +131,17 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
         "max_abs_logit_diff": merged_diff,
         "max_abs_logit_diff_after_reload": reload_diff,
         "max_abs_logit_change_vs_base": round(effect, 4),
-        "atol": p.atol,
+        "atol": p.atol if dtype == torch.float32 else p.atol_half,
         "seconds": round(time.time() - start, 2),
     }
     write_json(metrics, report)
     (out / "README.md").write_text(model_card(info, report), encoding="utf-8")
     worst = max(merged_diff, reload_diff)
-    if not worst <= p.atol:  # NaN fails too
+    atol = p.atol if dtype == torch.float32 else p.atol_half  # merged bf16 weights round differently
+    if not worst <= atol:  # NaN fails too
         raise MergeError(
-            f"merged model's logits differ from the trained model's by {worst:.2e} > merge.atol={p.atol}; "
+            f"merged model's logits differ from the trained model's by {worst:.2e} > {atol} "
+            f"(merge.atol{'' if dtype == torch.float32 else '_half'}); "
             f"the adapter in {trained} may be corrupt or was trained on another base"
         )
     if effect == 0.0:

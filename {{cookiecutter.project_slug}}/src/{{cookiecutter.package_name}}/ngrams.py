@@ -66,6 +66,8 @@ class EvalIndex:
     """Eval texts by n-gram hash (long texts) or anchor trigram (texts shorter than n)."""
 
     def __init__(self, n: int, min_words: int, seed: int = 0):
+        if min_words < ANCHOR:
+            raise ValueError(f"decontaminate.min_words is {min_words}; it must be at least {ANCHOR}")
         self.n, self.min_words = n, min_words
         rng = np.random.default_rng(seed)
         self.weights = rng.integers(1, 2**63, size=max(n, ANCHOR), dtype=np.uint64) | np.uint64(1)

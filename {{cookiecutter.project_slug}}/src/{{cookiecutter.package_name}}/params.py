@@ -120,7 +120,9 @@ class TrainParams:
 @dataclass(frozen=True)
 class MergeParams:
     atol: float = 1e-4
-    """Largest allowed |merged - adapter| logit difference on the probe batch."""
+    """Largest allowed |merged - adapter| logit difference on the probe batch, in float32."""
+    atol_half: float = 5e-2
+    """The same in bfloat16/float16, whose merged weights round differently."""
     probe_size: int = 8
 
 

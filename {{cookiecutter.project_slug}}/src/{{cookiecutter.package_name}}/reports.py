@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .scoring import normalize_answer
+
 EXAMPLES_PER_GROUP = 3
 
 
@@ -72,19 +74,18 @@ def bucket_plot(metrics: dict) -> list[dict]:
 def confusion_plot(predictions: list[dict], buckets: list[str]) -> list[dict]:
     """(actual, predicted) label pairs of the fine-tuned model for classification buckets.
 
-    The labels of a bucket are its reference answers; any other answer counts as "other".
+    The labels of a bucket are its reference answers, matched as the normalized check matches
+    them; any other answer counts as "other".
     """
     chosen = [p for p in predictions if p["model"] == "finetuned" and p["bucket"] in buckets]
-    labels = defaultdict(set)
+    labels: dict[str, dict[str, str]] = defaultdict(dict)  # normalised answer -> label as written
     for p in chosen:
-        labels[p["bucket"]].add(p["reference"].strip())
+        labels[p["bucket"]][normalize_answer(p["reference"])] = p["reference"].strip()
     return [
         {
             "bucket": p["bucket"],
             "actual": p["reference"].strip(),
-            "predicted": p["prediction"].strip()
-            if p["prediction"].strip() in labels[p["bucket"]]
-            else "other",
+            "predicted": labels[p["bucket"]].get(normalize_answer(p["prediction"]), "other"),
         }
         for p in chosen
     ]

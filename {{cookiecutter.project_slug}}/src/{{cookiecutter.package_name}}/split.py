@@ -33,13 +33,20 @@ def _meta(row: dict, key: str, default: str) -> str:
 def assign(rows: list[dict], p: params_mod.SplitParams) -> dict[str, list[dict]]:
     if abs(p.train + p.val + p.test - 1.0) > 1e-6:
         raise params_mod.ParamsError(f"split: train+val+test must be 1.0, got {p.train + p.val + p.test}")
-    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    # A group belongs to the stratum of its first row, so all of it lands in one split even when
+    # its rows carry different buckets.
+    members: dict[str, list[int]] = defaultdict(list)
+    stratum_of: dict[str, str] = {}
     for i, row in enumerate(rows):
         group = _meta(row, p.group_by, row["id"])
-        groups[_meta(row, p.stratify_by, "_all")][group].append(i)
+        members[group].append(i)
+        stratum_of.setdefault(group, _meta(row, p.stratify_by, "_all"))
+    strata: dict[str, list[str]] = defaultdict(list)
+    for group, stratum in stratum_of.items():
+        strata[stratum].append(group)
     split_of: dict[int, str] = {}
-    for members in groups.values():
-        keys = sorted(members, key=lambda g: hashlib.sha256(f"{p.seed}:{g}".encode()).hexdigest())
+    for groups in strata.values():
+        keys = sorted(groups, key=lambda g: hashlib.sha256(f"{p.seed}:{g}".encode()).hexdigest())
         n_test, n_val = round(len(keys) * p.test), round(len(keys) * p.val)
         for rank, key in enumerate(keys):
             name = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"

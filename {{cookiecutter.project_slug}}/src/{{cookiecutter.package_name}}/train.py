@@ -93,7 +93,7 @@ def load_policy(p: params_mod.TrainParams, name: str, revision: str | None, dtyp
     return AutoModelForCausalLM.from_pretrained(name, revision=revision, **kwargs)
 
 
-def run_dpo(p, trainer, tokenizer, name, revision, dtype, pairs, callbacks, output_dir: Path) -> dict:
+def run_dpo(p, trainer, tokenizer, name, revision, dtype, pairs, callbacks, output_dir: Path):
     """DPO on the SFT model: the policy continues from it, the frozen reference is a copy of it."""
     from datasets import Dataset
     from peft import PeftModel
@@ -123,9 +123,8 @@ def run_dpo(p, trainer, tokenizer, name, revision, dtype, pairs, callbacks, outp
     before = dpo.evaluate()
     dpo.train()
     after = dpo.evaluate()
-    trainer.model = dpo.model
     keys = ("eval_rewards/margins", "eval_rewards/accuracies")
-    return {
+    return dpo, {
         "pairs": len(pairs),
         **{f"{k.removeprefix('eval_rewards/')}_before": round(before.get(k, 0.0), 4) for k in keys},
         **{f"{k.removeprefix('eval_rewards/')}_after": round(after.get(k, 0.0), 4) for k in keys},
@@ -208,13 +207,15 @@ def main(
     result = trainer.train(resume_from_checkpoint=resume)
     history = list(trainer.state.log_history)
     pairs = list(read_jsonl(data / "preferences.jsonl")) if (data / "preferences.jsonl").exists() else []
-    dpo = {}
-    if p.dpo.enabled and pairs:
-        dpo = run_dpo(p, trainer, tokenizer, name, revision, dtype, pairs, list(callbacks or []), checkpoints)
+    dpo, final = {}, trainer
+    if p.dpo.enabled and len(pairs) >= 2:  # one pair for evaluation, the rest to train on
+        final, dpo = run_dpo(
+            p, trainer, tokenizer, name, revision, dtype, pairs, list(callbacks or []), checkpoints
+        )
     seconds = time.time() - start
+    final.save_model(str(out))  # on every rank: FSDP and ZeRO-3 gather the sharded weights to save
     if not trainer.is_world_process_zero():
         return {}
-    trainer.model.save_pretrained(str(out))
     tokenizer.save_pretrained(out)
     info = {"method": p.method, "dtype": str(dtype).removeprefix("torch."), "base_dir": str(base_dir)}
     eval_losses = [h["eval_loss"] for h in history if "eval_loss" in h]
