@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from .svgplot import line_chart
@@ -100,4 +99,3 @@ if __name__ == "__main__":
     args = parser.parse_args()
     main(args.base, args.out)
     print(f"compare: wrote {args.out / 'report.md'}")
-    sys.exit(0)
