@@ -123,8 +123,9 @@ def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None 
 
 def _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts) -> Problem | None:
     """The row-level filters after parsing, in order; the first that rejects wins."""
-    if len(dedup_text(row)) > p.max_chars:
-        return "too_long", f"{len(dedup_text(row))} characters; the limit is curate.max_chars={p.max_chars}"
+    chars = len(dedup_text(row))
+    if chars > p.max_chars:
+        return "too_long", f"{chars} characters; the limit is curate.max_chars={p.max_chars}"
     if count_tokens and max_tokens:
         n = count_tokens(row["messages"])
         if n > max_tokens:

@@ -82,13 +82,14 @@ def main(version: str, stage: str | None, push: bool) -> dict:
     git("add", str(path))
     git("commit", "--quiet", "--message", f"Release {record['model']} {version}")
     subprocess.run(
-        ["gto", "register", record["model"], "--version", version], check=True, capture_output=True
+        ["gto", "register", record["model"], "--version", version], check=True, capture_output=True, text=True
     )
     if stage:
         subprocess.run(
             ["gto", "assign", record["model"], "--version", version, "--stage", stage],
             check=True,
             capture_output=True,
+            text=True,
         )
     if push:
         subprocess.run(["dvc", "push", "--quiet"], check=True)
@@ -106,9 +107,6 @@ if __name__ == "__main__":
     try:
         r = main(args.version, args.stage, args.push)
     except (ReleaseError, subprocess.CalledProcessError) as e:
-        detail = getattr(e, "stderr", None)
-        sys.exit(
-            f"release: {e}"
-            + (f"\n{detail.decode() if isinstance(detail, bytes) else detail}" if detail else "")
-        )
+        detail = getattr(e, "stderr", None)  # every captured command runs with text=True
+        sys.exit(f"release: {e}" + (f"\n{detail}" if detail else ""))
     print(f"release: {r['model']}@{r['version']} tagged at {git('rev-parse', '--short', 'HEAD')}")

@@ -184,10 +184,11 @@ def main(
         extra.append(
             DVCLiveCallback(live=Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None))
         )
+    train_rows = dataset("train")
     trainer = SFTTrainer(
         model=model,
         args=config,
-        train_dataset=dataset("train"),
+        train_dataset=train_rows,
         eval_dataset=dataset("val"),
         processing_class=tokenizer,
         peft_config=peft_config,
@@ -234,7 +235,7 @@ def main(
     report = {
         **info,
         "train_rows": len(trainer.train_dataset),
-        "rows_dropped_by_trainer": len(dataset("train")) - len(trainer.train_dataset),
+        "rows_dropped_by_trainer": len(train_rows) - len(trainer.train_dataset),
         "steps": trainer.state.global_step,
         "resumed_from": resume,
         "train_loss": round(result.training_loss, 4),
