@@ -13,10 +13,13 @@ from conftest import TEMPLATE, bake, run
 
 PACKAGE = "security_triage_assistant"
 MODULES = [
-    "__init__", "base", "chat", "checks", "compare", "coverage", "curate", "decontaminate",
-    "demo_data", "embedded", "estimate", "evaluate", "formats", "gate", "jsonl", "merge", "modeljudge",
-    "neardup", "ngrams", "params", "pii", "release", "reports", "scoring", "split", "svgplot", "train",
-    "wordhash",
+    "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "estimate", "evaluate", "gate",
+    "lineage", "merge", "params", "release", "split", "train",
+    "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
+    "data/pii", "data/wordhash",
+    "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
+    "evals/svgplot",
+    "model/__init__", "model/embedded",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
@@ -28,7 +31,7 @@ EXPECTED_FILES = {
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc", "bench/data_stages.py",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
-    f"src/{PACKAGE}/chat_template.jinja",
+    f"src/{PACKAGE}/model/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip
@@ -159,5 +162,5 @@ def test_the_package_builds_with_its_chat_template(default_project, tmp_path):
 
     [wheel] = Path(tmp_path).glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert f"{PACKAGE}/chat_template.jinja" in names
+    assert f"{PACKAGE}/model/chat_template.jinja" in names
     assert {f"{PACKAGE}/{m}.py" for m in MODULES} <= names

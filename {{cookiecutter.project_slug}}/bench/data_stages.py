@@ -17,8 +17,9 @@ import random
 import resource
 import time
 
-from {{ cookiecutter.package_name }} import decontaminate, neardup, pii
-from {{ cookiecutter.package_name }}.ngrams import EvalIndex
+from {{ cookiecutter.package_name }} import decontaminate
+from {{ cookiecutter.package_name }}.data import neardup, pii
+from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex
 
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
 # A 30k-word vocabulary of letter strings (English-like: no digits to trip the PII pre-filters).

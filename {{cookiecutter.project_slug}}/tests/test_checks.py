@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.package_name }}.checks import (
+from {{ cookiecutter.package_name }}.evals.checks import (
     CheckError,
     judge,
     parse_check,

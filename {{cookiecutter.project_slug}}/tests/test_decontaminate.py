@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, words
 from {{ cookiecutter.package_name }}.decontaminate import main
-from {{ cookiecutter.package_name }}.ngrams import EvalIndex, words
 from {{ cookiecutter.package_name }}.params import DecontaminateParams
 
 QUESTION = (

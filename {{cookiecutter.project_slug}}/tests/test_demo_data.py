@@ -2,7 +2,7 @@ import re
 from collections import Counter
 
 from {{ cookiecutter.package_name }} import demo_data
-from {{ cookiecutter.package_name }}.chat import check_conversation
+from {{ cookiecutter.package_name }}.data.chat import check_conversation
 
 
 def test_generation_is_deterministic():

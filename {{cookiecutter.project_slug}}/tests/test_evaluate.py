@@ -6,16 +6,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from {{ cookiecutter.package_name }}.evals.modeljudge import pairwise
+from {{ cookiecutter.package_name }}.evals.reports import (
+    confusion_plot,
+    failure_report,
+)
 from {{ cookiecutter.package_name }}.evaluate import (
     EvalSpecError,
     load_items,
 )
-from {{ cookiecutter.package_name }}.modeljudge import pairwise
 from {{ cookiecutter.package_name }}.params import JudgeParams
-from {{ cookiecutter.package_name }}.reports import (
-    confusion_plot,
-    failure_report,
-)
 
 
 def write_items(path, *rows):

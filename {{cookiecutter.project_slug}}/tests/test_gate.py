@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.gate import check_gate
+from {{ cookiecutter.package_name }}.evals.gating import check_gate
 from {{ cookiecutter.package_name }}.params import GateParams
 
 

@@ -4,22 +4,15 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }} import base, merge
-from {{ cookiecutter.package_name }}.embedded import EmbeddedParams
-from {{ cookiecutter.package_name }}.params import (
-    BaseParams,
-    MergeParams,
-)
+from {{ cookiecutter.package_name }} import lineage, merge
+from {{ cookiecutter.package_name }}.params import MergeParams
 
 pytestmark = pytest.mark.slow
-TINY = EmbeddedParams(vocab_size=400, pretrain_examples=200, pretrain_steps=3, pretrain_batch_size=8)
 
 
-@pytest.fixture(scope="module")
-def base_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("base")
-    base.main(BaseParams(embedded=TINY), out, out.parent / "base.json")
-    return out
+@pytest.fixture
+def base_dir(tiny_base):
+    return tiny_base
 
 
 def test_embedded_model_loads_like_a_hub_model(base_dir):
@@ -29,9 +22,9 @@ def test_embedded_model_loads_like_a_hub_model(base_dir):
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     assert model.config.model_type == "llama"
     assert "{% raw %}{% generation %}{% endraw %}" in tokenizer.chat_template
-    lineage = json.loads((base_dir / "lineage.json").read_text())
-    assert lineage["source"] == "embedded" and len(lineage["revision"]) == 64
-    assert base.resolve(base_dir) == (str(base_dir), None)
+    record = json.loads((base_dir / "lineage.json").read_text())
+    assert record["source"] == "embedded" and len(record["revision"]) == 64
+    assert lineage.resolve(base_dir) == (str(base_dir), None)
 
 
 def test_assistant_mask_covers_the_answer_and_the_end_of_turn_token(base_dir):

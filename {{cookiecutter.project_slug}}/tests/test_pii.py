@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from {{ cookiecutter.package_name }}.pii import (
+from {{ cookiecutter.package_name }}.data.pii import (
     PII_TYPES,
     Finding,
     apply_policy,

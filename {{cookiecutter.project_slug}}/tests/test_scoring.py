@@ -1,4 +1,4 @@
-from {{ cookiecutter.package_name }}.scoring import (
+from {{ cookiecutter.package_name }}.evals.scoring import (
     normalize_answer,
     summarize,
 )

@@ -3,16 +3,15 @@ resume after an interruption, a 2-process run, and a merge that refuses a corrup
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import base, merge, train
-from {{ cookiecutter.package_name }}.embedded import EmbeddedParams
+from {{ cookiecutter.package_name }} import merge, train
 from {{ cookiecutter.package_name }}.params import (
-    BaseParams,
     DpoParams,
     MergeParams,
     ParamsError,
@@ -21,7 +20,6 @@ from {{ cookiecutter.package_name }}.params import (
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-TINY = EmbeddedParams(vocab_size=400, pretrain_examples=200, pretrain_steps=3, pretrain_batch_size=8)
 SFT = {
     "max_steps": 6,
     "per_device_train_batch_size": 4,
@@ -44,9 +42,9 @@ def chat(user: str, answer: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
+def workspace(tmp_path_factory, tiny_base):
     root = tmp_path_factory.mktemp("training")
-    base.main(BaseParams(embedded=TINY), root / "base", root / "base.json")
+    shutil.copytree(tiny_base, root / "base")
     data = root / "data"
     data.mkdir()
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
@@ -184,8 +182,6 @@ def test_two_processes_with_gloo_produce_a_valid_adapter(workspace, tmp_path):
 
 
 def test_merge_fails_loudly_on_a_corrupted_adapter(workspace, tmp_path):
-    import shutil
-
     import torch
     from safetensors.torch import load_file, save_file
 

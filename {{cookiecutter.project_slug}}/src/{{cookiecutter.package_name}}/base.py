@@ -5,31 +5,19 @@
 With `base.model: embedded` it builds the tiny offline model into `models/base/`. With a local
 directory or a Hub id it copies nothing (multi-GB weights stay out of the DVC cache) and writes
 only `lineage.json`: the name and the resolved revision, which dvc.lock then pins for every
-later stage. `resolve()` is how train, merge and evaluate find the base again.
+later stage; `lineage.resolve()` is how train, merge and evaluate find the base again.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
 
 from . import params as params_mod
-from .jsonl import write_json
-
-LINEAGE = "lineage.json"
-
-
-def tree_sha256(path: Path) -> str:
-    """One hash over every file's name and bytes: the revision of a local model directory."""
-    digest = hashlib.sha256()
-    for file in sorted(f for f in path.rglob("*") if f.is_file() and f.name != LINEAGE):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
+from .data.jsonl import write_json
+from .lineage import LINEAGE, tree_sha256
 
 
 def hub_revision(model_id: str, revision: str) -> str:
@@ -40,19 +28,11 @@ def hub_revision(model_id: str, revision: str) -> str:
     return Path(path).name  # snapshots/<commit>
 
 
-def resolve(base_dir: Path) -> tuple[str, str | None]:
-    """(name_or_path, revision) to pass to `from_pretrained` for the base this project uses."""
-    lineage = json.loads((base_dir / LINEAGE).read_text())
-    if lineage["source"] == "hub":
-        return lineage["model"], lineage["revision"]
-    return str(base_dir if lineage["source"] == "embedded" else Path(lineage["model"])), None
-
-
 def main(p: params_mod.BaseParams, out: Path, metrics: Path) -> dict:
     start = time.time()
     facts: dict = {}
     if p.model == "embedded":
-        from . import embedded
+        from .model import embedded
 
         facts = embedded.build(p.embedded, out)
         lineage = {"source": "embedded", "model": "embedded", "revision": tree_sha256(out)}

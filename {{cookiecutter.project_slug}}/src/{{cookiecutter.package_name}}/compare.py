@@ -17,7 +17,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from .svgplot import line_chart
+from .evals.svgplot import line_chart
 
 EVALUATE = "metrics/evaluate.json"
 CURVES = {

@@ -23,26 +23,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
-from .chat import check_conversation, normalize_content
-from .coverage import Coverage, coverage_markdown
-from .formats import detect, to_messages
-from .jsonl import input_files, write_json
-from .neardup import NearDupIndex
-from .pii import apply_policy
+from .data.chat import check_conversation, normalize_content
+from .data.coverage import Coverage, coverage_markdown
+from .data.formats import detect, to_messages
+from .data.jsonl import JsonlWriter, read_lines, write_json
+from .data.neardup import NearDupIndex
+from .data.pii import apply_policy
+from .lineage import resolve
 
 Problem = tuple[str, str]
 TokenCounter = Callable[[list[dict]], int]
-
-
-def raw_lines(path: Path, counts: Counter) -> Iterator[tuple[str, int, bytes]]:
-    """(file, line number, raw bytes) for every non-blank line; blank lines are only counted."""
-    for file in input_files(path):
-        with file.open("rb") as f:
-            for number, line in enumerate(f, start=1):
-                if line.strip():
-                    yield str(file), number, line.rstrip(b"\r\n")
-                else:
-                    counts["blank_lines"] += 1
 
 
 def parse_line(line: bytes, p: params_mod.CurateParams) -> tuple[dict | None, str | None, Problem | None]:
@@ -151,8 +141,6 @@ def _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts) -> Problem
 def token_counter(base_dir: Path) -> TokenCounter:
     from transformers import AutoTokenizer
 
-    from .base import resolve
-
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     return lambda messages: len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False))
@@ -172,18 +160,17 @@ def main(
     reasons: Counter = Counter()
     buckets: Counter = Counter()
     cover = Coverage()
-    out.mkdir(parents=True, exist_ok=True)
     with (
-        (out / "curated.jsonl").open("w", encoding="utf-8") as kept_file,
-        (out / "quarantine.jsonl").open("w", encoding="utf-8") as quarantine_file,
+        JsonlWriter(out / "curated.jsonl") as kept_file,
+        JsonlWriter(out / "quarantine.jsonl") as quarantine_file,
     ):
-        for row, record in process(raw_lines(raw, counts), p, counts, count_tokens, max_tokens):
+        for row, record in process(read_lines(raw, counts), p, counts, count_tokens, max_tokens):
             if row is not None:
-                kept_file.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                kept_file.write(row)
                 buckets[(row.get("meta") or {}).get("bucket", "_none")] += 1
                 cover.kept(row)
             else:
-                quarantine_file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                quarantine_file.write(record)
                 reasons[record["reason"]] += 1
                 cover.quarantined(record)
     kept, quarantined = sum(buckets.values()), sum(reasons.values())

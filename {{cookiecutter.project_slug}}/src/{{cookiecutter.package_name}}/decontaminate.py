@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-import json
 import multiprocessing
 import os
 import sys
@@ -28,8 +27,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
-from .jsonl import input_files, read_jsonl, write_json
-from .ngrams import EvalIndex
+from .data.jsonl import JsonlWriter, input_files, parse, read_lines, read_records, write_json
+from .data.ngrams import EvalIndex
 
 TRAINABLE = ("train", "val")
 BATCH = 2000
@@ -80,31 +79,21 @@ def build_index(p: params_mod.DecontaminateParams, against: list[Path]) -> EvalI
                 for number, line in enumerate(lines, start=1):
                     index.add(eval_set, f"{file.name}:{number}", [line])
                 continue
-            for number, row in enumerate(read_jsonl(file), start=1):
-                index.add(eval_set, str(row.get("id", f"{file.name}:{number}")), eval_texts(row))
+            for where, row in read_records(file):
+                index.add(eval_set, str(row.get("id", where)), eval_texts(row))
     return index
 
 
-def json_lines(path: Path) -> Iterator[tuple[str, str]]:
-    """(file:line, JSON text) of every non-blank line: rows travel to the workers unparsed."""
-    for file in input_files(path):
-        with file.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if line.strip():
-                    yield f"{file}:{number}", line.rstrip("\n")
-
-
-def _parse(where: str, line: str) -> dict:
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+def json_lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(file:line, JSON bytes) of every non-blank line: rows travel to the workers unparsed."""
+    for file, number, raw in read_lines(path):
+        yield f"{file}:{number}", raw
 
 
 def _match(job: tuple[list[tuple[str, str]], float]) -> list:
     """Parse and match one batch: in a worker, the forked copy of the parent's index does it."""
     lines, threshold = job
-    return _INDEX.match_rows([message_texts(_parse(w, line)) for w, line in lines], threshold)
+    return _INDEX.match_rows([message_texts(parse(w, line)) for w, line in lines], threshold)
 
 
 def _batches(items: Iterable) -> Iterator[list]:
@@ -164,20 +153,19 @@ def main(
     inputs = {name: split / f"{name}.jsonl" for name in TRAINABLE}
     if preferences is not None:
         inputs["preferences"] = preferences
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "removed.jsonl").open("w", encoding="utf-8") as removed_file:
+    with JsonlWriter(out / "removed.jsonl") as removed_file:
         for name, path in inputs.items():
             report[name] = {"kept": 0, "removed": 0}
-            with (out / f"{name}.jsonl").open("w", encoding="utf-8") as kept_file:
+            with JsonlWriter(out / f"{name}.jsonl") as kept_file:
                 for (where, line), found in scan(json_lines(path), index, threshold, num_proc):
                     if not found:
-                        kept_file.write(line + "\n")
+                        kept_file.write_line(line)  # byte for byte as split wrote it
                         report[name]["kept"] += 1
                         continue
-                    row = _parse(where, line)
+                    row = parse(where, line)
                     matched = [{"eval_set": s, "id": i, "overlap": score} for s, i, score in found]
                     record = {"split": name, "id": row.get("id", where), "matched": matched, "row": row}
-                    removed_file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                    removed_file.write(record)
                     report[name]["removed"] += 1
                     report["removed_by_eval_set"].update({m["eval_set"] for m in matched})
     report["removed_by_eval_set"] = dict(sorted(report["removed_by_eval_set"].items()))

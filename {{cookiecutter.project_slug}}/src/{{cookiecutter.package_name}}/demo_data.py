@@ -21,6 +21,8 @@ import random
 import re
 from pathlib import Path
 
+from .data.jsonl import write_jsonl
+
 SYSTEM = "You triage security indicators."
 REFUSAL = "Out of scope: I only triage security indicators."
 UNSAFE_AT = 7  # policy: scanner level >= 7 of 10 is UNSAFE
@@ -175,13 +177,6 @@ def make_preferences(n_per_bucket: int, seed: int) -> list[dict]:
             rejected = {"role": "assistant", "content": wrong}
             rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": card["meta"]})
     return [{"id": f"pref-{i:04d}", **row} for i, row in enumerate(rows)]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def main(out: Path, n_per_bucket: int = 300, seed: int = 0) -> None:

@@ -6,7 +6,7 @@
 
 Baseline first: both models answer every item (greedily unless `evaluate.do_sample`) of the
 test and golden sets and of any `evaluate.extra_sets` through the chat template, and each
-answer is judged by the item's check (see checks.py). The metrics hold pass rates overall, per
+answer is judged by the item's check (see evals/checks.py). The metrics hold pass rates overall, per
 bucket and per risk tier for each model and set, optional run-to-run consistency, and the gate
 verdict with its reasons. Every answer is in `predictions.jsonl`; `report.md` has the
 per-bucket tables and the failures grouped by bucket and reason.
@@ -15,20 +15,19 @@ per-bucket tables and the failures grouped by bucket and reason.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from . import params as params_mod
-from .base import resolve
-from .chat import check_conversation, prompt_and_reference
-from .checks import CheckError, judge, parse_check
-from .gate import check_gate
-from .jsonl import input_files, write_json, write_jsonl
-from .reports import bucket_plot, confusion_plot, markdown_report
-from .scoring import normalize_answer, summarize
+from .data.chat import check_conversation, prompt_and_reference
+from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
+from .evals.checks import CheckError, judge, parse_check
+from .evals.gating import check_gate
+from .evals.reports import bucket_plot, confusion_plot, markdown_report
+from .evals.scoring import normalize_answer, summarize
+from .lineage import resolve
 
 
 class EvalSpecError(ValueError):
@@ -38,26 +37,23 @@ class EvalSpecError(ValueError):
 def load_items(path: Path, default_check: str) -> list[dict]:
     """Eval items with their parsed check, validated before any model is loaded."""
     items = []
-    for file in input_files(path):
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{file}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalSpecError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from e
-            problem = check_conversation(row)
-            if problem:
-                raise EvalSpecError(f"{where}: {problem[1]}")
-            meta = row.get("meta") or {}
-            try:
-                check = parse_check(meta.get("check", default_check))
-            except CheckError as e:
-                raise EvalSpecError(f"{where}: {e}") from e
-            items.append(
-                {"id": str(row.get("id", where)), "messages": row["messages"], "meta": meta, "check": check}
-            )
+    for file, number, raw in read_lines(path):
+        where = f"{file}:{number}"
+        try:
+            row = parse(where, raw)
+        except JsonlError as e:
+            raise EvalSpecError(str(e)) from None
+        problem = check_conversation(row)
+        if problem:
+            raise EvalSpecError(f"{where}: {problem[1]}")
+        meta = row.get("meta") or {}
+        try:
+            check = parse_check(meta.get("check", default_check))
+        except CheckError as e:
+            raise EvalSpecError(f"{where}: {e}") from e
+        items.append(
+            {"id": str(row.get("id", where)), "messages": row["messages"], "meta": meta, "check": check}
+        )
     return items
 
 
@@ -176,7 +172,7 @@ def main(
         s: round(report["finetuned"][s]["pass_rate"] - report["base"][s]["pass_rate"], 4) for s in items
     }
     if p.judge.enabled:
-        from .modeljudge import pairwise
+        from .evals.modeljudge import pairwise
 
         report["judge"] = pairwise(predictions, p.judge)
     reasons = check_gate(report, p.gate)

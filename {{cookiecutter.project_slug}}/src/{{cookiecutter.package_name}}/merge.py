@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,9 +22,8 @@ from pathlib import Path
 import yaml
 
 from . import params as params_mod
-from .base import resolve
-from .jsonl import write_json
-from .train import INFO
+from .data.jsonl import write_json
+from .lineage import commit_description, dvc_lock_outs, read_base, read_train_info, resolve
 
 
 class MergeError(RuntimeError):
@@ -39,25 +37,12 @@ def _logits(model, ids):
         return model(input_ids=ids).logits.float()
 
 
-def _commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (
-        " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
-    )
-
-
 def model_card(info: dict, merge_report: dict) -> str:
     """Markdown with Hugging Face model-card front matter: where this model came from."""
-    lineage = json.loads((Path(info["base_dir"]) / "lineage.json").read_text())
-    lock_file = Path("dvc.lock")
-    lock = yaml.safe_load(lock_file.read_text())["stages"] if lock_file.exists() else {}
-    hashes = {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
+    lineage = read_base(Path(info["base_dir"]))
     rows = "".join(
         f"| `{path}` | `{md5}` |\n"
-        for path, md5 in sorted(hashes.items())
+        for path, md5 in dvc_lock_outs().items()
         if path.startswith(("data", "models"))
     )
     results = info.get("results", {})
@@ -70,7 +55,7 @@ tags: [fine-tuned, {info["method"]}]
 # Fine-tuned model (merged)
 
 Fine-tuned from **{lineage["model"]}** at revision `{lineage["revision"]}` with **{info["method"]}**,
-trained and merged in **{info["dtype"]}**. Code at commit `{_commit()}`.
+trained and merged in **{info["dtype"]}**. Code at commit `{commit_description()}`.
 
 ## Lineage (dvc.lock)
 
@@ -99,7 +84,7 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.time()
-    info = json.loads((trained / INFO).read_text())
+    info = read_train_info(trained)
     dtype = getattr(torch, info["dtype"])
     tokenizer = AutoTokenizer.from_pretrained(trained)
     generator = torch.Generator().manual_seed(0)

@@ -11,15 +11,28 @@ import dataclasses
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
-
-from .embedded import EmbeddedParams
-from .neardup import NearDupParams
 
 
 class ParamsError(ValueError):
     """A params.yaml value a person has to fix; the message names the key."""
+
+
+@dataclass(frozen=True)
+class EmbeddedParams:
+    seed: int = 0
+    vocab_size: int = 1024
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    max_position_embeddings: int = 256
+    pretrain_examples: int = 6000  # generic chat turns; a few epochs of these take ~1 min on 2 cores
+    pretrain_steps: int = 2500
+    pretrain_batch_size: int = 32
+    pretrain_lr: float = 2e-3
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,7 @@ class BaseParams:
 
 @dataclass(frozen=True)
 class PiiParams:
-    policy: str = "redact"
+    policy: Literal["redact", "drop", "report"] = "redact"
     """redact (typed placeholders) | drop (to quarantine) | report (count only)."""
     types: list[str] = field(default_factory=lambda: ["email", "phone", "credit_card", "iban", "secret"])
     """What counts as PII here; ip_address is left out by default because in security data an IP
@@ -41,14 +54,32 @@ class PiiParams:
 
 
 @dataclass(frozen=True)
+class NearDupParams:
+    """Two texts are near-duplicates when the Jaccard similarity of their shingle sets >= threshold."""
+
+    threshold: float = 0.8
+    shingle_size: int = 5  # words per shingle
+    num_perm: int = 128  # signature length: the estimate's standard error is ~sqrt(J(1-J)/num_perm)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.shingle_size < 1:
+            raise ValueError(f"shingle_size must be >= 1, got {self.shingle_size}")
+        if self.num_perm < 2:
+            raise ValueError(f"num_perm must be >= 2, got {self.num_perm}")
+
+
+@dataclass(frozen=True)
 class CurateNearDupParams(NearDupParams):
-    action: str = "quarantine"
+    action: Literal["quarantine", "keep"] = "quarantine"
     """quarantine | keep (kept near-duplicates share a cluster id that split keeps together)."""
 
 
 @dataclass(frozen=True)
 class CurateParams:
-    format: str = "auto"
+    format: Literal["auto", "messages", "alpaca", "sharegpt"] = "auto"
     """auto (per row) | messages | alpaca | sharegpt."""
     max_line_bytes: int = 1_000_000
     """Longer lines are quarantined unparsed."""
@@ -82,7 +113,7 @@ class SplitParams:
 class DecontaminateParams:
     ngram: int = 8
     """Word n-gram size; 13 is the classic value for documents, 8 suits short chat turns."""
-    threshold: float = 0.5
+    threshold: float = 0.8
     """Share of an eval message's n-grams found in a training row that makes the row contaminated."""
     min_words: int = 3
     """Eval messages shorter than this are too generic to match on; they are counted, not used."""
@@ -96,7 +127,7 @@ class DecontaminateParams:
 
 @dataclass(frozen=True)
 class DpoParams:
-    enabled: bool = False
+    enabled: bool = True
     """Run DPO after SFT when data/decontaminated/preferences.jsonl has pairs."""
     config: dict = field(default_factory=dict)
     """trl.DPOConfig fields, passed through unchanged."""
@@ -104,9 +135,9 @@ class DpoParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    method: str = "lora"
+    method: Literal["lora", "qlora", "full"] = "lora"
     """lora | qlora | full."""
-    launcher: str = "single"
+    launcher: Literal["single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3"] = "single"
     """configs/accelerate/<launcher>.yaml: single, cpu_ddp, multi_gpu, fsdp, deepspeed_zero3."""
     sft: dict = field(default_factory=dict)
     """trl.SFTConfig fields, passed through unchanged."""
@@ -139,7 +170,7 @@ class GateParams:
 
 @dataclass(frozen=True)
 class ConsistencyParams:
-    samples: int = 0
+    samples: int = 3
     """Answers sampled per item to measure run-to-run agreement (0 or 1 = off)."""
     temperature: float = 0.7
 
@@ -167,11 +198,11 @@ class EvaluateParams:
     seed: int = 0
     extra_sets: dict[str, str] = field(default_factory=dict)
     """More eval sets, name -> JSONL file or directory (also list the path in dvc.yaml deps)."""
-    default_check: str = "normalized"
+    default_check: Literal["exact", "normalized", "refusal"] = "normalized"
     """Check for items without meta.check: exact | normalized | refusal."""
     refusal_patterns: list[str] = field(default_factory=lambda: ["^out of scope"])
     """Regexes (case-insensitive) that make an answer a refusal under the project's policy."""
-    classification_buckets: list[str] = field(default_factory=list)
+    classification_buckets: list[str] = field(default_factory=lambda: ["scan_verdict"])
     """Buckets whose answers are labels: a confusion matrix is plotted for each."""
     consistency: ConsistencyParams = field(default_factory=ConsistencyParams)
     gate: GateParams = field(default_factory=GateParams)
@@ -189,8 +220,29 @@ class Params:
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
 
 
+def _value(kind, value, key: str):
+    """`value` checked against the field's type: scalars, Literal choices, list[...] and dict[...]."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Literal:
+        if value not in args:
+            raise ParamsError(
+                f"{key}: {value!r} is not a choice; expected one of: {', '.join(map(str, args))}"
+            )
+        return value
+    expected = origin or kind
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ParamsError(f"{key}: expected {expected.__name__}, got {value!r}")
+    if expected is list and args:
+        return [_value(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if expected is dict and args:
+        return {_value(args[0], k, f"{key} key"): _value(args[1], v, f"{key}.{k}") for k, v in value.items()}
+    return value
+
+
 def from_dict(cls: type, data: object, where: str):
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong scalar types."""
+    """Build dataclass `cls` from a mapping, rejecting unknown keys, wrong types and bad choices."""
     if not isinstance(data, dict):
         raise ParamsError(f"{where or 'the file'}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -203,17 +255,13 @@ def from_dict(cls: type, data: object, where: str):
     values = {}
     for name, value in data.items():
         kind, key = hints[name], f"{where}.{name}" if where else name
-        if dataclasses.is_dataclass(kind):
-            values[name] = from_dict(kind, value, key)
-            continue
-        expected = typing.get_origin(kind) or kind
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            ok, value = True, float(value)
-        if not ok:
-            raise ParamsError(f"{key}: expected {expected.__name__}, got {value!r}")
-        values[name] = value
-    return cls(**values)
+        values[name] = (
+            from_dict(kind, value, key) if dataclasses.is_dataclass(kind) else _value(kind, value, key)
+        )
+    try:
+        return cls(**values)
+    except ValueError as e:  # a __post_init__ check: its message starts with the field name
+        raise ParamsError(f"{where}.{e}" if where else str(e)) from None
 
 
 def load(path: Path = Path("params.yaml")) -> Params:

@@ -22,16 +22,14 @@ from pathlib import Path
 
 import yaml
 
+from .lineage import dvc_lock_outs, git, read_base
+
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "dvc", "dvclive")
 VERSION = re.compile(r"v\d+\.\d+\.\d+")
 
 
 class ReleaseError(RuntimeError):
     pass
-
-
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def artifact_name(dvc_yaml: Path = Path("dvc.yaml")) -> str:
@@ -42,15 +40,13 @@ def artifact_name(dvc_yaml: Path = Path("dvc.yaml")) -> str:
 
 
 def lineage(version: str) -> dict:
-    lock = yaml.safe_load(Path("dvc.lock").read_text())["stages"]
-    outs = {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
     evaluate = json.loads(Path("metrics/evaluate.json").read_text())
     return {
         "model": artifact_name(),
         "version": version,
         "git_commit": git("rev-parse", "HEAD"),
-        "base_model": json.loads(Path("models/base/lineage.json").read_text()),
-        "dvc_lock_outs": dict(sorted(outs.items())),
+        "base_model": read_base(Path("models/base")),
+        "dvc_lock_outs": dvc_lock_outs(),
         "params": yaml.safe_load(Path("params.yaml").read_text()),
         "metrics": {m: {s: v["pass_rate"] for s, v in evaluate[m].items()} for m in ("base", "finetuned")},
         "gate": evaluate["gate"],

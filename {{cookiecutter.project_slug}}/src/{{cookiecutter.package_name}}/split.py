@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from . import params as params_mod
-from .jsonl import read_jsonl, write_json, write_jsonl
+from .data.jsonl import read_jsonl, write_json, write_jsonl
 
 SPLITS = ("train", "val", "test")
 

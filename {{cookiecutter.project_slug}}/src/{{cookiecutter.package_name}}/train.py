@@ -27,12 +27,11 @@ import time
 from pathlib import Path
 
 from . import params as params_mod
-from .base import resolve
+from .data.jsonl import read_jsonl, write_json
 from .estimate import estimate
-from .jsonl import read_jsonl, write_json
+from .lineage import read_base, resolve, write_train_info
 
 METHODS = ("lora", "qlora", "full")
-INFO = "train_info.json"
 CHECKPOINTS = Path("checkpoints") / "train"
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
@@ -161,7 +160,7 @@ def main(
     config = config_of(SFTConfig, p.sft, "train.sft", **overrides)  # also sets up the processes
     state = PartialState()
     if state.is_main_process:
-        base_revision = json.loads((base_dir / "lineage.json").read_text())["revision"]
+        base_revision = read_base(base_dir)["revision"]
         files = [data / "train.jsonl", data / "val.jsonl", data / "preferences.jsonl"]
         prepare_checkpoints(checkpoints, fingerprint(p, files, base_revision))
     state.wait_for_everyone()
@@ -225,7 +224,7 @@ def main(
         "eval_loss": eval_losses[-1] if eval_losses else None,
     }
     card = {**info, "params": dataclasses.asdict(p), "results": {**summary, "dpo": dpo}}
-    (out / INFO).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")  # merge's model card reads it
+    write_train_info(out, card)  # merge finds the base and writes the model card from it
     tokens_seen = int(max((h.get("num_tokens", 0) for h in history), default=0))
     peak = (
         torch.cuda.max_memory_allocated()

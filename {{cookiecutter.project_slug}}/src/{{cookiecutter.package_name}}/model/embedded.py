@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from ..params import EmbeddedParams
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = (
@@ -33,21 +34,6 @@ WORDS = (
     "user login secure alert ticket log update system data request answer question please thanks"
 ).split()
 SYLLABLES = "ka lo mi nu ser vex tor zan pix qua rel dom shor ty kill cod net hub cdn api".split()
-
-
-@dataclass(frozen=True)
-class EmbeddedParams:
-    seed: int = 0
-    vocab_size: int = 1024
-    hidden_size: int = 128
-    intermediate_size: int = 256
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    max_position_embeddings: int = 256
-    pretrain_examples: int = 6000  # generic chat turns; a few epochs of these take ~1 min on 2 cores
-    pretrain_steps: int = 2500
-    pretrain_batch_size: int = 32
-    pretrain_lr: float = 2e-3
 
 
 def chat_template() -> str:

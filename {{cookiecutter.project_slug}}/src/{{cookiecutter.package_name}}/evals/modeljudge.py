@@ -14,7 +14,7 @@ import re
 import urllib.request
 from collections import Counter, defaultdict
 
-from . import params as params_mod
+from .. import params as params_mod
 
 PROMPT = """You compare two answers to the same request. Reply with exactly one of: A, B, TIE.
 

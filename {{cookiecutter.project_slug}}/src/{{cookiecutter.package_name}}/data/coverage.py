@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections import Counter, defaultdict
 
-from .scoring import normalize_answer
+from ..evals.scoring import normalize_answer
 
 DUPLICATE_REASONS = ("duplicate", "near_duplicate")
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
 import numpy as np
 
+from ..params import NearDupParams
 from .wordhash import blobs, mix, word_hashes
 
 _U64 = np.uint64
@@ -39,32 +39,6 @@ FALSE_NEGATIVE_WEIGHT = 0.9
 _COLUMNS_PER_BLOCK = 2048  # shingles hashed per block: 128 x 2048 x 4 bytes stays in L2 cache
 
 
-@dataclass(frozen=True)
-class NearDupParams:
-    """Two texts are near-duplicates when the Jaccard similarity of their shingle sets >= threshold."""
-
-    threshold: float = 0.8
-    shingle_size: int = 5  # words per shingle
-    num_perm: int = 128  # signature length: the estimate's standard error is ~sqrt(J(1-J)/num_perm)
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
-        if self.shingle_size < 1:
-            raise ValueError(f"shingle_size must be >= 1, got {self.shingle_size}")
-        if self.num_perm < 2:
-            raise ValueError(f"num_perm must be >= 2, got {self.num_perm}")
-
-    @property
-    def bands(self) -> int:
-        return lsh_params(self.threshold, self.num_perm, FALSE_NEGATIVE_WEIGHT)[0]
-
-    @property
-    def rows(self) -> int:
-        return lsh_params(self.threshold, self.num_perm, FALSE_NEGATIVE_WEIGHT)[1]
-
-
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int, false_negative_weight: float = 0.5) -> tuple[int, int]:
     """(bands, rows) with bands * rows <= num_perm that minimise the LSH error around the threshold.
@@ -72,7 +46,7 @@ def lsh_params(threshold: float, num_perm: int, false_negative_weight: float = 0
     A pair of similarity s shares a band with probability 1 - (1 - s**rows)**bands. The error is
     the area under that curve below the threshold (false candidates) plus the area above it that
     it misses (false negatives); with false_negative_weight 0.5 this is datasketch's `_optimal_param`
-    (and gives the same answers). `NearDupParams` uses FALSE_NEGATIVE_WEIGHT. Products
+    (and gives the same answers). `NearDupIndex` uses FALSE_NEGATIVE_WEIGHT. Products
     below num_perm are allowed because num_perm's divisors alone (powers of two for 128) fit
     thresholds poorly; the unused tail of the signature still counts in the verification.
     """
@@ -223,7 +197,7 @@ class NearDupIndex:
 
     def __init__(self, p: NearDupParams) -> None:
         self.params = p
-        self._bands, self._rows = p.bands, p.rows
+        self._bands, self._rows = lsh_params(p.threshold, p.num_perm, FALSE_NEGATIVE_WEIGHT)
         # band key -> kept slot, or a list of slots once a second item shares the band: most buckets
         # hold one item, and a bare int saves a list per band per item (about a third of the memory)
         self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(self._bands)]

@@ -1,0 +1,114 @@
+"""JSON Lines, the format of every data file in the pipeline: one reader, one writer.
+
+Lines are split at b"\\n" only, on bytes: JSON text written with `ensure_ascii=False` may hold
+U+2028, U+0085 or a lone "\\r" inside a string, which `str.splitlines()` and text-mode files would
+treat as line breaks. `dumps` is the one encoding rule (sorted keys, UTF-8 as is), so equal data
+gives byte-identical files. Standard library only: the demo data generator runs before install.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+Line = tuple[str, int, bytes]  # (file, line number, raw bytes without the newline)
+
+
+class JsonlError(ValueError):
+    """A line of a file the pipeline wrote that does not hold a JSON object; names file:line."""
+
+
+def input_files(path: Path, suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
+    """`path` itself, or every file under the directory `path` with one of `suffixes`, sorted."""
+    if path.is_dir():
+        files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in suffixes)
+        if not files:
+            raise FileNotFoundError(
+                f"{path}: no {' or '.join('*' + s for s in suffixes)} files in this directory"
+            )
+        return files
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    return [path]
+
+
+def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
+    """Every non-blank line of `path` (a file or a directory of *.jsonl); blank ones are counted."""
+    for file in input_files(path):
+        with file.open("rb") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield str(file), number, line.rstrip(b"\r\n")
+                elif counts is not None:
+                    counts["blank_lines"] += 1
+
+
+def parse(where: str, raw: bytes | str) -> dict:
+    """One line as a JSON object, or JsonlError naming `where` (file:line) and what is wrong."""
+    try:
+        row = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise JsonlError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # undecodable bytes, 5000-digit integers, deep nesting
+        raise JsonlError(f"{where}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(row, dict):
+        raise JsonlError(f"{where}: expected a JSON object per line, got {type(row).__name__}")
+    return row
+
+
+def read_records(path: Path) -> Iterator[tuple[str, dict]]:
+    """("file:line", row) for every row of files the pipeline wrote; a bad line raises JsonlError."""
+    for file, number, raw in read_lines(path):
+        where = f"{file}:{number}"
+        yield where, parse(where, raw)
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    for _, row in read_records(path):
+        yield row
+
+
+def dumps(row: dict) -> str:
+    """The one encoding rule: sorted keys, non-ASCII as is, one line."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+class JsonlWriter:
+    """Rows streamed to a file, one `dumps` line each: `with JsonlWriter(path) as out: out.write(row)`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.rows = path, 0
+        self._file = path.open("w", encoding="utf-8", newline="\n")
+
+    def write(self, row: dict) -> None:
+        self._file.write(dumps(row) + "\n")
+        self.rows += 1
+
+    def write_line(self, raw: bytes) -> None:
+        """A line read by `read_lines`, unchanged: what a filter keeps stays byte for byte."""
+        self._file.write(raw.decode("utf-8") + "\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
+    with JsonlWriter(path) as out:
+        for row in rows:
+            out.write(row)
+    return out.rows
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
