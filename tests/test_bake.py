@@ -13,8 +13,8 @@ from conftest import TEMPLATE, bake, run
 
 PACKAGE = "security_triage_assistant"
 MODULES = [
-    "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "estimate", "evaluate", "gate",
-    "lineage", "merge", "params", "release", "split", "train",
+    "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
+    "gate", "lineage", "merge", "params", "progress", "release", "split", "train",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
     "data/pii", "data/wordhash",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",

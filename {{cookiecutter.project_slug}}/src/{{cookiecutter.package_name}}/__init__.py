@@ -19,6 +19,8 @@ Commands around the pipeline:
 Shared by them:
     params         typed view of params.yaml, one dataclass per stage section
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
+    errors         UserError and `reported(name)`: one line, no traceback, for mistakes
+    progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
                    ngrams, wordhash, coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot

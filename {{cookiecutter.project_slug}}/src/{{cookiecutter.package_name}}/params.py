@@ -15,8 +15,10 @@ from typing import Literal
 
 import yaml
 
+from .errors import UserError
 
-class ParamsError(ValueError):
+
+class ParamsError(UserError, ValueError):
     """A params.yaml value a person has to fix; the message names the key."""
 
 

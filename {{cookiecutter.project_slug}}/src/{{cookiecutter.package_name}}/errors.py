@@ -1,0 +1,26 @@
+"""The one error base class for mistakes a person can fix, and how a command reports them.
+
+A stage or command raises `UserError` (or a subclass) with a message that names the file, line,
+field or key and what was expected; its `__main__` runs inside `reported(name)`, which prints
+`name: message` as one line and exits 1, with no traceback. Anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+
+class UserError(Exception):
+    """Bad input, params or state that the person running the command can fix."""
+
+
+@contextlib.contextmanager
+def reported(name: str) -> Iterator[None]:
+    try:
+        yield
+    except UserError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
