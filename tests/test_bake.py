@@ -19,6 +19,7 @@ MODULES = [
     "data/pii", "data/wordhash",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/svgplot",
+    "evals/evalset", "evals/fewshot", "evals/general", "evals/generation",
     "model/__init__", "model/embedded",
 ]  # fmt: skip
 TESTS = [
@@ -146,7 +147,9 @@ def test_project_and_template_requirements_agree(default_project):
 
     pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
     project_deps = names(
-        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+        pyproject["project"]["dependencies"]
+        + pyproject["project"]["optional-dependencies"]["dev"]
+        + pyproject["project"]["optional-dependencies"]["judge"]
     )
     template_reqs = names(
         line for line in (TEMPLATE / "requirements.txt").read_text().splitlines() if line and line[0] != "#"

@@ -7,10 +7,20 @@ An eval item's `meta.check` says how its answer is judged; items without one use
     {"type": "regex", "pattern": "^(SAFE|UNSAFE)$"}     the answer matches (re.search)
     {"type": "contains", "value": "killcod3"}           ... contains / not_contains a string
     {"type": "json", "schema": {...}, "fields": {...}}  parses, validates, has these field values
-    {"type": "tool_call", "name": "lookup", "arguments": {...}}   a call to this function
+    {"type": "tool_call", "name": "lookup", "arguments": {...}}   a call to this function, then stop
+    {"type": "no_tool_call"}                            an answer in text: no call expected here
+    {"type": "no_invented_result"}                      no made-up tool output in the answer
+
+Tool calls are read as a JSON object `{"name", "arguments"}` (also `parameters`, an OpenAI
+`{"function": {...}}` wrapper, arguments as a JSON string), bare, in a ```json fence or in
+<tool_call> tags. Their failure reasons, which evaluate counts per tool in `by_tool`:
+wrong_function, wrong_arguments, not_a_call, unexpected_call (a call where none was expected)
+and invented_result (text after the call, or a tool-output marker such as <tool_response>: the
+model answered for the tool instead of waiting for it).
 
 `judge(check, answer, reference, refusal_patterns)` returns (passed, reason code, detail); the
-detail says what was expected. `parse_check` validates a spec before any model is loaded.
+detail says what was expected, and a check that crashes on an answer fails it as check_error.
+`parse_check` validates a spec before any model is loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import re
 
 from .scoring import normalize_answer
 
-SIMPLE = ("exact", "normalized", "refusal")
+SIMPLE = ("exact", "normalized", "refusal", "no_tool_call", "no_invented_result")
 FIELDS = {
     "regex": {"pattern"},
     "contains": {"value"},
@@ -29,6 +39,11 @@ FIELDS = {
     "tool_call": {"name", "arguments"},
 }
 REQUIRED = {"regex": {"pattern"}, "contains": {"value"}, "not_contains": {"value"}, "tool_call": {"name"}}
+TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+TOOL_OUTPUT = re.compile(
+    r"<tool_(?:response|result|output)>|<\|im_start\|>\s*tool|^\s*(?:observation|tool (?:result|output)):",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class CheckError(ValueError):
@@ -40,7 +55,7 @@ def parse_check(spec: object) -> dict:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise CheckError(f"meta.check must be a name or an object with a 'type', got {spec!r}")
+        raise CheckError(f"meta.check must be a name or an object with a 'type', got {spec!r:.200}")
     kind = spec["type"]
     if kind not in SIMPLE and kind not in FIELDS:
         raise CheckError(
@@ -60,7 +75,7 @@ def parse_check(spec: object) -> dict:
         ("fields", dict),
     ):
         if key in spec and not isinstance(spec[key], expected):
-            raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r}")
+            raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r:.200}")
     if kind == "regex":
         try:
             re.compile(spec["pattern"])
@@ -84,6 +99,26 @@ def _parse_json(answer: str) -> object:
     return json.loads(text)
 
 
+def find_call(answer: str) -> tuple[dict | None, str]:
+    """(the tool call the answer opens with, the text after it), or (None, answer)."""
+    text = re.sub(r"^```(?:json)?\s*", "", answer.strip())
+    tagged = TOOL_CALL.match(text)
+    body, rest = (tagged.group(1), text[tagged.end() :]) if tagged else (text, "")
+    try:
+        data, end = json.JSONDecoder().raw_decode(body)
+    except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting too deep
+        return None, answer
+    if not tagged:
+        rest = body[end:]
+    if isinstance(data, dict) and isinstance(data.get("function"), dict):  # OpenAI's wrapper
+        data = data["function"]
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return None, answer
+    arguments = data.get("arguments", data.get("parameters", {}))
+    rest = TOOL_CALL.sub("", re.sub(r"^\s*```", "", rest)).strip()  # further calls are not text
+    return {"name": data["name"], "arguments": arguments}, rest
+
+
 def is_refusal(answer: str, patterns: list[str]) -> bool:
     return any(re.search(p, answer, flags=re.IGNORECASE) for p in patterns)
 
@@ -93,6 +128,14 @@ PASS: Verdict = (True, "", "")
 
 
 def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]) -> Verdict:
+    """The verdict on one answer; a check that raises fails the answer instead of the run."""
+    try:
+        return _judge(check, answer, reference, refusal_patterns)
+    except Exception as e:  # one item's odd answer must never stop an evaluation
+        return False, "check_error", f"the check raised {type(e).__name__}: {str(e)[:200]}"
+
+
+def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]) -> Verdict:
     kind = check["type"]
     if kind == "exact":
         return PASS if answer.strip() == reference.strip() else (False, "mismatch", f"expected {reference!r}")
@@ -109,11 +152,15 @@ def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str])
         if found == (kind == "contains"):
             return PASS
         return False, kind, f"expected {'no ' if found else ''}{check['value']!r} in the answer"
+    if kind in ("tool_call", "no_tool_call", "no_invented_result"):
+        return _judge_tools(check, answer)
     try:
         data = _parse_json(answer)
     except json.JSONDecodeError as e:
         return False, "not_json", f"not JSON ({e.msg})"
-    return _judge_json(check, data) if kind == "json" else _judge_tool_call(check, data)
+    except (ValueError, RecursionError) as e:
+        return False, "not_json", f"not readable JSON ({type(e).__name__})"
+    return _judge_json(check, data)
 
 
 def _judge_json(check: dict, data: object) -> Verdict:
@@ -130,18 +177,37 @@ def _judge_json(check: dict, data: object) -> Verdict:
     return PASS
 
 
-def _judge_tool_call(check: dict, data: object) -> Verdict:
-    if not isinstance(data, dict) or "name" not in data:
-        return False, "not_a_call", "expected an object with 'name' and 'arguments'"
-    if data["name"] != check["name"]:
-        return False, "wrong_function", f"called {data['name']!r}, expected {check['name']!r}"
-    arguments = data.get("arguments", {})
+def _judge_tools(check: dict, answer: str) -> Verdict:
+    call, rest = find_call(answer)
+    if check["type"] == "no_tool_call":
+        if call is None and "<tool_call>" not in answer:
+            return PASS
+        return False, "unexpected_call", "expected an answer in text, got a tool call"
+    invented = TOOL_OUTPUT.search(answer) or (call is not None and rest)
+    if check["type"] == "no_invented_result":
+        return (False, "invented_result", "the answer makes up tool output") if invented else PASS
+    if call is None:
+        return False, "not_a_call", f"expected a call to {check['name']!r}, got text"
+    if call["name"] != check["name"]:
+        return False, "wrong_function", f"called {call['name']!r}, expected {check['name']!r}"
+    arguments = call["arguments"]
     if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
         try:
             arguments = json.loads(arguments)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             return False, "wrong_arguments", "arguments are not JSON"
     want = check.get("arguments")
     if want is not None and arguments != want:
-        return False, "wrong_arguments", f"arguments {arguments!r}, expected {want!r}"
+        return False, "wrong_arguments", f"arguments {arguments!r:.200}, expected {want!r:.200}"
+    if invented:
+        return False, "invented_result", f"text after the call: {rest[:80]!r}; expected to stop and wait"
     return PASS
+
+
+def tool_key(check: dict) -> str | None:
+    """What `by_tool` counts an item under: the function's name, or the kind of tool check."""
+    return {
+        "tool_call": check.get("name"),
+        "no_tool_call": "_no_call",
+        "no_invented_result": "_no_result",
+    }.get(check["type"])
