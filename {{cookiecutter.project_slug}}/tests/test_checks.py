@@ -6,8 +6,8 @@ from {{ cookiecutter.package_name }}.evals.checks import (
     CheckError,
     judge,
     parse_check,
-    tool_key,
 )
+from {{ cookiecutter.package_name }}.evals.toolcalls import tool_key
 
 REFUSAL = ["^out of scope"]
 

@@ -11,12 +11,10 @@ An eval item's `meta.check` says how its answer is judged; items without one use
     {"type": "no_tool_call"}                            an answer in text: no call expected here
     {"type": "no_invented_result"}                      no made-up tool output in the answer
 
-Tool calls are read as a JSON object `{"name", "arguments"}` (also `parameters`, an OpenAI
-`{"function": {...}}` wrapper, arguments as a JSON string), bare, in a ```json fence or in
-<tool_call> tags. Their failure reasons, which evaluate counts per tool in `by_tool`:
-wrong_function, wrong_arguments, not_a_call, unexpected_call (a call where none was expected)
-and invented_result (text after the call, or a tool-output marker such as <tool_response>: the
-model answered for the tool instead of waiting for it).
+The three tool checks are judged in toolcalls.py; their failure reasons, which evaluate counts
+per tool in `by_tool`, are wrong_function, wrong_arguments, not_a_call, unexpected_call (a call
+where none was expected) and invented_result (the model answered for the tool instead of
+waiting for it).
 
 `judge(check, answer, reference, refusal_patterns)` returns (passed, reason code, detail); the
 detail says what was expected, and a check that crashes on an answer fails it as check_error.
@@ -29,6 +27,7 @@ import json
 import re
 
 from .scoring import normalize_answer
+from .toolcalls import judge_tools
 
 SIMPLE = ("exact", "normalized", "refusal", "no_tool_call", "no_invented_result")
 FIELDS = {
@@ -39,11 +38,6 @@ FIELDS = {
     "tool_call": {"name", "arguments"},
 }
 REQUIRED = {"regex": {"pattern"}, "contains": {"value"}, "not_contains": {"value"}, "tool_call": {"name"}}
-TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-TOOL_OUTPUT = re.compile(
-    r"<tool_(?:response|result|output)>|<\|im_start\|>\s*tool|^\s*(?:observation|tool (?:result|output)):",
-    re.IGNORECASE | re.MULTILINE,
-)
 
 
 class CheckError(ValueError):
@@ -99,26 +93,6 @@ def _parse_json(answer: str) -> object:
     return json.loads(text)
 
 
-def find_call(answer: str) -> tuple[dict | None, str]:
-    """(the tool call the answer opens with, the text after it), or (None, answer)."""
-    text = re.sub(r"^```(?:json)?\s*", "", answer.strip())
-    tagged = TOOL_CALL.match(text)
-    body, rest = (tagged.group(1), text[tagged.end() :]) if tagged else (text, "")
-    try:
-        data, end = json.JSONDecoder().raw_decode(body)
-    except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting too deep
-        return None, answer
-    if not tagged:
-        rest = body[end:]
-    if isinstance(data, dict) and isinstance(data.get("function"), dict):  # OpenAI's wrapper
-        data = data["function"]
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        return None, answer
-    arguments = data.get("arguments", data.get("parameters", {}))
-    rest = TOOL_CALL.sub("", re.sub(r"^\s*```", "", rest)).strip()  # further calls are not text
-    return {"name": data["name"], "arguments": arguments}, rest
-
-
 def is_refusal(answer: str, patterns: list[str]) -> bool:
     return any(re.search(p, answer, flags=re.IGNORECASE) for p in patterns)
 
@@ -153,7 +127,7 @@ def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]
             return PASS
         return False, kind, f"expected {'no ' if found else ''}{check['value']!r} in the answer"
     if kind in ("tool_call", "no_tool_call", "no_invented_result"):
-        return _judge_tools(check, answer)
+        return judge_tools(check, answer)
     try:
         data = _parse_json(answer)
     except json.JSONDecodeError as e:
@@ -175,39 +149,3 @@ def _judge_json(check: dict, data: object) -> Verdict:
         if got != want:
             return False, "wrong_field", f"field {key!r} is {got!r}, expected {want!r}"
     return PASS
-
-
-def _judge_tools(check: dict, answer: str) -> Verdict:
-    call, rest = find_call(answer)
-    if check["type"] == "no_tool_call":
-        if call is None and "<tool_call>" not in answer:
-            return PASS
-        return False, "unexpected_call", "expected an answer in text, got a tool call"
-    invented = TOOL_OUTPUT.search(answer) or (call is not None and rest)
-    if check["type"] == "no_invented_result":
-        return (False, "invented_result", "the answer makes up tool output") if invented else PASS
-    if call is None:
-        return False, "not_a_call", f"expected a call to {check['name']!r}, got text"
-    if call["name"] != check["name"]:
-        return False, "wrong_function", f"called {call['name']!r}, expected {check['name']!r}"
-    arguments = call["arguments"]
-    if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
-        try:
-            arguments = json.loads(arguments)
-        except (ValueError, RecursionError):
-            return False, "wrong_arguments", "arguments are not JSON"
-    want = check.get("arguments")
-    if want is not None and arguments != want:
-        return False, "wrong_arguments", f"arguments {arguments!r:.200}, expected {want!r:.200}"
-    if invented:
-        return False, "invented_result", f"text after the call: {rest[:80]!r}; expected to stop and wait"
-    return PASS
-
-
-def tool_key(check: dict) -> str | None:
-    """What `by_tool` counts an item under: the function's name, or the kind of tool check."""
-    return {
-        "tool_call": check.get("name"),
-        "no_tool_call": "_no_call",
-        "no_invented_result": "_no_result",
-    }.get(check["type"])

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from .. import params as params_mod
 from ..progress import Progress
-from .checks import judge, tool_key
+from .checks import judge
 from .scoring import normalize_answer, summarize
+from .toolcalls import tool_key
 
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 
