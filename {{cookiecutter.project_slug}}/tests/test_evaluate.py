@@ -70,7 +70,8 @@ def test_every_bad_line_is_rejected_with_its_reason_and_the_rest_is_kept(tmp_pat
 
 
 def train_rows(make_chat):
-    rows = [make_chat(f"verdict {i}?", "SAFE", bucket="verdict") for i in range(6)]
+    rows = [make_chat(f"verdict {i}?", "SAFE", bucket="verdict") for i in range(5)]
+    rows += [make_chat("verdict 5?", "UNSAFE", bucket="verdict")]
     rows += [make_chat(f"refang {i}", "a.com", bucket="ioc") for i in range(4)]
     rows += [make_chat("poem?", "Out of scope.", bucket="refusal")]
     for row in rows:
@@ -87,6 +88,8 @@ def test_few_shot_examples_are_k_per_bucket_interleaved_deterministic_and_never_
     assert [e["meta"]["bucket"] for e in examples] == ["ioc", "refusal", "verdict", "ioc", "verdict"]
     assert skipped == 3  # two eval prompts and the broken line
     assert not asked & {fewshot.request_of(e["messages"]) for e in examples}
+    verdicts = [e["messages"][-1]["content"] for e in examples if e["meta"]["bucket"] == "verdict"]
+    assert sorted(verdicts) == ["SAFE", "UNSAFE"]  # different answers first: both labels are shown
     assert (
         fewshot.pick_examples(train, 2, seed=0, exclude=set())[0]
         == fewshot.pick_examples(train, 2, seed=0, exclude=set())[0]

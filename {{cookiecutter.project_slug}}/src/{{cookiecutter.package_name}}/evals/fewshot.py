@@ -4,9 +4,10 @@ A fine-tune is only worth its cost if it beats what a prompt gets from the same 
 an instruct model that answers in prose scores ~0 zero-shot on terse checks. So evaluate also
 runs the base model with a few-shot prompt: `evaluate.prompted.shots` examples per bucket, drawn
 deterministically (seeded) from the train split, never from test or golden, and a training row
-whose request is also an eval request is skipped. They go in as earlier user/assistant turns
-after the item's system prompt, buckets interleaved, with `evaluate.prompted.instruction`
-appended to the system prompt. When a prompt would not fit the model's context, the oldest
+whose request is also an eval request is skipped. Within a bucket, examples with different
+answers come first, so a SAFE/UNSAFE bucket shows both labels rather than two of one. They go
+in as earlier user/assistant turns after the item's system prompt, buckets interleaved, with
+`evaluate.prompted.instruction` appended to the system prompt. When a prompt would not fit the model's context, the oldest
 examples are left out for that item and the item records how many it got.
 """
 
@@ -43,9 +44,24 @@ def pick_examples(train: Path, shots: int, seed: int, exclude: set[str]) -> tupl
             continue
         by_bucket[(row.get("meta") or {}).get("bucket") or "_none"].append(row)
     rng = random.Random(seed)
-    picks = {b: rng.sample(rows, min(shots, len(rows))) for b, rows in sorted(by_bucket.items())}
+    picks = {b: _diverse(rows, shots, rng) for b, rows in sorted(by_bucket.items())}
     examples = [picks[b][i] for i in range(shots) for b in picks if i < len(picks[b])]
     return examples, skipped
+
+
+def _diverse(rows: list[dict], k: int, rng: random.Random) -> list[dict]:
+    """k rows in a seeded order, distinct answers first: a label bucket shows each label."""
+    order = rng.sample(range(len(rows)), len(rows))
+    firsts, answers = [], set()
+    for i in order:
+        answer = normalize_answer(rows[i]["messages"][-1]["content"])
+        if answer not in answers:
+            answers.add(answer)
+            firsts.append(i)
+            if len(firsts) == k:
+                break
+    taken = set(firsts)
+    return [rows[i] for i in (firsts + [i for i in order if i not in taken])[:k]]
 
 
 def turns(example: dict) -> list[dict]:
