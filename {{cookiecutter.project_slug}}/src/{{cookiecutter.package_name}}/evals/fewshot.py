@@ -7,8 +7,9 @@ deterministically (seeded) from the train split, never from test or golden, and 
 whose request is also an eval request is skipped. Within a bucket, examples with different
 answers come first, so a SAFE/UNSAFE bucket shows both labels rather than two of one. They go
 in as earlier user/assistant turns after the item's system prompt, buckets interleaved, with
-`evaluate.prompted.instruction` appended to the system prompt. When a prompt would not fit the model's context, the oldest
-examples are left out for that item and the item records how many it got.
+`evaluate.prompted.instruction` appended to the system prompt. When a prompt would not fit the
+model's context, the oldest examples are left out for that item; the metrics count such items
+(`fewshot.trimmed_items`).
 """
 
 from __future__ import annotations
