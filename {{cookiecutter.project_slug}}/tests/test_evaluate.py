@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.evals import fewshot
 from {{ cookiecutter.package_name }}.evals.checks import judge
 from {{ cookiecutter.package_name }}.evals.evalset import load_items
@@ -167,6 +168,16 @@ def test_the_stage_cli_reports_a_missing_set_in_one_line(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 1
     assert result.stderr == f"evaluate: eval set test: {paths['test']}: no such file or directory\n"
+
+
+def test_an_extra_set_may_not_take_the_probe_set_name(tmp_path, make_chat):
+    from {{ cookiecutter.package_name }} import evaluate
+
+    sets = {"test": write_items(tmp_path / "t.jsonl", make_chat("q", "a")), "general": tmp_path / "t.jsonl"}
+    with pytest.raises(UserError, match="'general' is the name of the generated probe set"):
+        evaluate.read_sets(sets, EvaluateParams())
+    items, rejected, inputs = evaluate.read_sets(sets, EvaluateParams(general=GeneralParams(enabled=False)))
+    assert set(items) == {"test", "general"} and inputs["general"] == str(tmp_path / "t.jsonl")
 
 
 def dead_url() -> str:

@@ -57,7 +57,7 @@ def test_a_bad_model_fails_naming_the_tier_and_the_bucket():
 
 def test_missing_eval_set_fails():
     assert check_gate({"base": BASE, "finetuned": BASE}, GateParams(sets=["test"])) == [
-        "test: no results for this eval set"
+        "test: no results for this eval set; gate.sets names a set evaluate did not run"
     ]
 
 

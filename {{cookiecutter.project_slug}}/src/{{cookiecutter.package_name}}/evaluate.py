@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from . import params as params_mod
+from .data.chat import prompt_and_reference
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
@@ -35,6 +36,10 @@ GENERAL = "general"
 
 def read_sets(sets: dict[str, Path], p: params_mod.EvaluateParams) -> tuple[dict, list[dict], dict]:
     """(items per set, rejected lines, where each set came from), before any model loads."""
+    if p.general.enabled and GENERAL in sets:
+        raise UserError(
+            f"evaluate.extra_sets: '{GENERAL}' is the name of the generated probe set; pick another"
+        )
     items, rejected, inputs = {}, [], {}
     for name, path in sets.items():
         try:
@@ -51,7 +56,7 @@ def read_sets(sets: dict[str, Path], p: params_mod.EvaluateParams) -> tuple[dict
 
 def plain(item: dict) -> list[dict]:
     """The messages the model sees: the item without its reference answer."""
-    return [{"role": m["role"], "content": m["content"]} for m in item["messages"][:-1]]
+    return prompt_and_reference(item)[0]
 
 
 def run(label: str, lm, tok, items: dict, p: params_mod.EvaluateParams, prompt=plain) -> tuple[dict, list]:

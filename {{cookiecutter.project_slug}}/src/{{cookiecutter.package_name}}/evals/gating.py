@@ -95,7 +95,9 @@ def _check_set(metrics: dict, eval_set: str, g: params_mod.GateParams, present: 
         )
     tuned = metrics["finetuned"].get(eval_set)
     if tuned is None:
-        return reasons + [f"{eval_set}: no results for this eval set"]
+        return reasons + [
+            f"{eval_set}: no results for this eval set; gate.sets names a set evaluate did not run"
+        ]
     if isinstance(tuned, dict) and tuned.get("n") == 0:
         source = (metrics.get("inputs") or {}).get(eval_set)
         where = f" from {source}" if source else ""
