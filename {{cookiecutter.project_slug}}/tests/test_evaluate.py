@@ -221,7 +221,7 @@ def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, cap
     assert json.loads(metrics.read_text()) == report
     assert set(report["base"]) == set(report["finetuned"]) == {"test", "golden", "general"}
     assert set(report["base_prompted"]) == {"test", "golden"}  # a task baseline: not on the probes
-    assert report["fewshot"] == {"shots": 2, "examples": 5, "trimmed_items": 0}
+    assert report["fewshot"] == {"shots": 2, "examples": 5, "examples_used_mean": 5.0, "trimmed_items": 0}
     assert (
         report["finetuned"]["test"]["n"],
         report["finetuned"]["golden"]["n"],

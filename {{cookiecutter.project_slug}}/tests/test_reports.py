@@ -69,7 +69,7 @@ METRICS = {
         "golden": summary(0.9, verdict=1.0, refusal=0.8),
         "general": summary(0.7, general_copy=0.7),
     },
-    "fewshot": {"shots": 2, "examples": 6, "trimmed_items": 0},
+    "fewshot": {"shots": 2, "examples": 6, "examples_used_mean": 4.5, "trimmed_items": 3},
     "gate": {"passed": True, "reasons": []},
 }
 
@@ -121,4 +121,5 @@ def test_the_report_shows_rejected_lines_and_a_failed_judge():
     assert "`reports/evaluate/rejected.jsonl`" in report
     assert "**The judge failed** after 2 item(s); the evaluation is kept: APITimeoutError" in report
     assert "| all | 2 | 2 | 0 | 0 | 0 | 1.00 |" in judge_report(judge_result)
-    assert "6 solved train-split examples (2 per bucket)" in report
+    assert "6 solved train-split examples (2 per bucket) in the prompt; 3 prompt(s) left some out" in report
+    assert "(4.5 examples per prompt on average)" in report

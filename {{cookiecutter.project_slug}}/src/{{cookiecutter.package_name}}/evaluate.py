@@ -81,21 +81,25 @@ def run_base(base_dir: Path, items: dict, examples: list[dict] | None, p: params
     report, predictions = {}, []
     report["base"], predictions = run("base", lm, tok, items, p)
     if examples is not None:
-        fits, trimmed = generation.prompt_fits(lm, tok, p.max_new_tokens), []
+        fits, used_per_item = generation.prompt_fits(lm, tok, p.max_new_tokens), []
 
         def with_examples(item: dict) -> list[dict]:
             messages, used = fewshot.fit(plain(item), examples, p.prompted.instruction, fits)
-            trimmed.append(used < len(examples))
+            used_per_item.append(used)
             return messages
 
         task_sets = {k: v for k, v in items.items() if k != GENERAL}
         report["base_prompted"], preds = run("base_prompted", lm, tok, task_sets, p, with_examples)
         predictions += preds
+        trimmed = sum(used < len(examples) for used in used_per_item)
         report["fewshot"] = {
             "shots": p.prompted.shots,
             "examples": len(examples),
-            "trimmed_items": sum(trimmed),
+            "examples_used_mean": round(sum(used_per_item) / max(1, len(used_per_item)), 2),
+            "trimmed_items": trimmed,
         }
+        if trimmed:
+            print(f"evaluate: base_prompted: {trimmed} prompt(s) left out examples to fit the context")
     return report, predictions
 
 

@@ -42,10 +42,10 @@ def prompt_fits(model, tokenizer, max_new_tokens: int) -> Callable[[list[dict]],
     def fits(messages: list[dict]) -> bool:
         if context is None:
             return True
-        ids = tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=True
-        )
-        return len(ids["input_ids"]) + max_new_tokens <= context
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        # verbose=False: measuring a prompt that is too long is the point, not a mistake to warn of
+        ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        return len(ids) + max_new_tokens <= context
 
     return fits
 

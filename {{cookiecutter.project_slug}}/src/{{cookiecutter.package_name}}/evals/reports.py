@@ -111,8 +111,8 @@ def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]
         f = metrics["fewshot"]
         parts.append(
             f"Baselines: the base model as it is, and with {f['examples']} solved train-split examples "
-            f"({f['shots']} per bucket) in the prompt; {f['trimmed_items']} prompt(s) shortened to fit the "
-            "context."
+            f"({f['shots']} per bucket) in the prompt; {f['trimmed_items']} prompt(s) left some out to fit "
+            f"the context ({f['examples_used_mean']:.1f} examples per prompt on average)."
         )
     parts += [comparison_table(metrics, s, "by_bucket", "bucket") for s in sets]
     parts += [comparison_table(metrics, s, "by_risk", "risk tier") for s in sets]
