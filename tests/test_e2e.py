@@ -43,7 +43,8 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
     assert ev["finetuned"]["golden"]["pass_rate"] > ev["base"]["golden"]["pass_rate"]
     report = (reproduced / "reports" / "evaluate" / "report.md").read_text()
     assert "| scan_verdict |" in report and "| golden bucket |" in report
-    assert ev["gate"] == {"passed": True, "reasons": []} and "**Gate: PASSED**" in report
+    assert ev["gate"]["passed"] and ev["gate"]["reasons"] == [] and "**Gate: PASSED**" in report
+    assert set(ev["base_prompted"]) == {"test", "golden"} and ev["finetuned"]["general"]["n"] == 84
     assert 0 < ev["finetuned"]["golden"]["consistency"]["agreement"] <= 1
     confusion = json.loads((reproduced / "plots" / "evaluate" / "confusion.json").read_text())["confusion"]
     assert {r["actual"] for r in confusion} == {"SAFE", "UNSAFE"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import params
-from {{ cookiecutter.package_name }}.evals.gating import check_gate
+from {{ cookiecutter.package_name }}.evals.gating import check_gate, tolerated
 from {{ cookiecutter.package_name }}.params import GateParams
 
 GOLDEN = GateParams(sets=["golden"])
@@ -73,6 +73,9 @@ def gate_cli(tmp_path, metrics_text: str | None):
 
 
 def test_cli_exits_non_zero_with_the_reasons(tmp_path):
+    good = {"golden": rates(refusal=(10, 10, "critical"), verdict=(9, 10, "high"))}
+    passed = gate_cli(tmp_path, json.dumps({"base": BASE, "finetuned": good}))
+    assert (passed.returncode, passed.stdout) == (0, "gate: passed\n")
     bad = {"golden": rates(refusal=(0, 10, "critical"), verdict=(10, 10, "high"))}
     result = gate_cli(tmp_path, json.dumps({"base": BASE, "finetuned": bad}))
     assert result.returncode == 1
@@ -186,3 +189,28 @@ def test_fine_tuning_must_beat_prompting():
     ]
     assert check_gate(with_prompted(0, 5, 6), replace(ONLY_BASELINES, min_gain_vs_prompted=0.2)) != []
     assert check_gate(with_prompted(0, 6, 6), replace(ONLY_BASELINES, min_gain_vs_prompted=-1.0)) == []
+
+
+def test_what_a_looser_per_set_tolerance_lets_through_is_listed():
+    golden = rates(refusal=(10, 10, "critical"))
+    metrics = {
+        "base": {
+            "golden": golden,
+            "general": rates(general_copy=(9, 10, "low"), general_compare=(5, 10, "low")),
+        },
+        "finetuned": {
+            "golden": golden,
+            "general": rates(general_copy=(0, 10, "low"), general_compare=(5, 10, "low")),
+        },
+    }
+    gate = GateParams(sets=["golden", "general"], max_regression_by_set={"general": 1.0})
+    assert check_gate(metrics, gate) == []
+    assert tolerated(metrics, gate) == [
+        "general: bucket 'general_copy' fell from 0.90 (base) to 0.00, "
+        "more than max_regression_vs_base=0.05; tolerated by max_regression_by_set.general=1.00"
+    ]
+    strict = replace(gate, max_regression_by_set={})
+    assert check_gate(metrics, strict) == [
+        "general: bucket 'general_copy' fell from 0.90 (base) to 0.00, more than max_regression_vs_base=0.05"
+    ]
+    assert tolerated(metrics, strict) == []

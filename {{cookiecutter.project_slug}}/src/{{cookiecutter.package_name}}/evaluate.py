@@ -26,7 +26,7 @@ from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
 from .evals.evalset import load_items
-from .evals.gating import check_gate
+from .evals.gating import check_gate, tolerated
 from .evals.general import probes
 from .evals.reports import bucket_plot, confusion_plot, markdown_report
 from .lineage import resolve
@@ -146,7 +146,7 @@ def main(
 
         report["judge"] = modeljudge.pairwise(predictions, p.judge)
     reasons = check_gate(report, p.gate)
-    report["gate"] = {"passed": not reasons, "reasons": reasons}
+    report["gate"] = {"passed": not reasons, "reasons": reasons, "tolerated": tolerated(report, p.gate)}
     report["seconds"] = round(time.time() - start, 1)
     write_json(metrics, report)
     write_jsonl(out / "predictions.jsonl", predictions)
@@ -191,3 +191,5 @@ if __name__ == "__main__":
         "evaluate: gate "
         + ("passed" if r["gate"]["passed"] else "FAILED: " + "; ".join(r["gate"]["reasons"]))
     )
+    for note in r["gate"]["tolerated"]:
+        print(f"evaluate: gate tolerated: {note}")

@@ -6,7 +6,8 @@ On each eval set in `gate.sets`:
   rate would otherwise pass every threshold);
 - a minimum pass rate overall, per risk tier and per bucket;
 - no bucket worse than the better baseline, the base model zero-shot or prompted, by more than
-  `max_regression_vs_base` (or the set's own `max_regression_by_set`);
+  `max_regression_vs_base` (or the set's own `max_regression_by_set`; what only that looser
+  tolerance lets through is listed by `tolerated`, and evaluate and the gate command show it);
 - fine-tuning beats prompting: the fine-tuned pass rate exceeds the prompted base model's by more
   than `min_gain_vs_prompted`, on sets that have a prompted baseline.
 A threshold for a risk tier or bucket that no gated set has fails too: a typo in meta.
@@ -84,6 +85,29 @@ def check_gate(metrics: dict, g: params_mod.GateParams) -> list[str]:
     return reasons
 
 
+def tolerated(metrics: dict, g: params_mod.GateParams) -> list[str]:
+    """Falls below the baseline that only a looser `max_regression_by_set` let through: the gate
+    passes, and says so, so a tolerance never hides what it tolerates."""
+    notes = []
+    for eval_set, tolerance in g.max_regression_by_set.items():
+        tuned = metrics["finetuned"].get(eval_set)
+        if (
+            eval_set not in g.sets
+            or tolerance <= g.max_regression_vs_base
+            or not tuned
+            or _bad_rates(tuned, "")
+        ):
+            continue
+        baselines = {b: metrics[b][eval_set] for b in BASELINES if eval_set in (metrics.get(b) or {})}
+        notes += [
+            f"{what}, more than max_regression_vs_base={g.max_regression_vs_base:.2f}; tolerated by "
+            f"max_regression_by_set.{eval_set}={tolerance:.2f}"
+            for drop, what in _falls(eval_set, tuned, baselines)
+            if g.max_regression_vs_base < drop <= tolerance
+        ]
+    return notes
+
+
 def _check_set(metrics: dict, eval_set: str, g: params_mod.GateParams, present: dict[str, set]) -> list[str]:
     reasons = []
     rejected = (metrics.get("rejected") or {}).get(eval_set, 0)
@@ -135,14 +159,9 @@ def _thresholds(eval_set: str, tuned: dict, g: params_mod.GateParams) -> list[st
     return reasons
 
 
-def _baselines(eval_set: str, tuned: dict, baselines: dict[str, dict], g: params_mod.GateParams) -> list[str]:
-    reasons = []
-    tolerance = g.max_regression_by_set.get(eval_set, g.max_regression_vs_base)
-    knob = (
-        f"max_regression_by_set.{eval_set}"
-        if eval_set in g.max_regression_by_set
-        else "max_regression_vs_base"
-    )
+def _falls(eval_set: str, tuned: dict, baselines: dict[str, dict]) -> list[tuple[float, str]]:
+    """(how far each bucket fell below the better baseline, what to say about it)."""
+    falls = []
     for bucket, got in tuned["by_bucket"].items():
         before = [
             (summary["by_bucket"][bucket]["pass_rate"], label)
@@ -151,11 +170,28 @@ def _baselines(eval_set: str, tuned: dict, baselines: dict[str, dict], g: params
         ]
         if before:
             best, label = max(before)
-            if best - got["pass_rate"] > tolerance:
-                reasons.append(
-                    f"{eval_set}: bucket '{bucket}' fell from {best:.2f} ({BASELINES[label]}) to "
-                    f"{got['pass_rate']:.2f}, more than {knob}={tolerance:.2f}"
+            falls.append(
+                (
+                    best - got["pass_rate"],
+                    f"{eval_set}: bucket '{bucket}' fell from {best:.2f} ({BASELINES[label]}) "
+                    f"to {got['pass_rate']:.2f}",
                 )
+            )
+    return falls
+
+
+def _baselines(eval_set: str, tuned: dict, baselines: dict[str, dict], g: params_mod.GateParams) -> list[str]:
+    tolerance = g.max_regression_by_set.get(eval_set, g.max_regression_vs_base)
+    knob = (
+        f"max_regression_by_set.{eval_set}"
+        if eval_set in g.max_regression_by_set
+        else "max_regression_vs_base"
+    )
+    reasons = [
+        f"{what}, more than {knob}={tolerance:.2f}"
+        for drop, what in _falls(eval_set, tuned, baselines)
+        if drop > tolerance
+    ]
     prompted = baselines.get("base_prompted")
     if prompted is not None and g.min_gain_vs_prompted > -1.0:
         gain = tuned["pass_rate"] - prompted["pass_rate"]
