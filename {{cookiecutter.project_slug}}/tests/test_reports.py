@@ -112,8 +112,20 @@ def test_the_report_shows_rejected_lines_and_a_failed_judge():
         {"set": "golden", "file": "data/golden/g.jsonl", "line": 3, "reason": "invalid_json", "message": "x"}
     ]
     judge_result = {"all": {"win": 2, "n": 2, "win_rate": 1.0}, "error": "APITimeoutError ...", "judged": 2}
-    metrics = {**METRICS, "judge": judge_result, "rejected_file": "reports/evaluate/rejected.jsonl"}
+    gate = {
+        "passed": False,
+        "reasons": ["golden: 1 item(s) rejected", "golden: bucket x fell"],
+        "tolerated": ["t1"],
+    }
+    metrics = {
+        **METRICS,
+        "judge": judge_result,
+        "rejected_file": "reports/evaluate/rejected.jsonl",
+        "gate": gate,
+    }
     report = markdown_report(metrics, [], rejected)
+    assert "**Gate: FAILED**\n\n- golden: 1 item(s) rejected\n- golden: bucket x fell\n\n" in report
+    assert "(`gate.max_regression_by_set`):\n\n- t1\n\n" in report
     assert (
         "## Rejected eval lines: 1" in report
         and "- `data/golden/g.jsonl:3` (golden) invalid_json: x" in report

@@ -106,10 +106,11 @@ def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]
     sets = list(metrics["finetuned"])
     gate = metrics["gate"]
     parts = ["# Evaluation: base vs fine-tuned", f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}**"]
-    parts += [f"- {r}" for r in gate["reasons"]]
+    if gate["reasons"]:
+        parts.append("\n".join(f"- {r}" for r in gate["reasons"]))
     if gate.get("tolerated"):
         parts.append("Tolerated by a looser per-set threshold (`gate.max_regression_by_set`):")
-        parts += [f"- {note}" for note in gate["tolerated"]]
+        parts.append("\n".join(f"- {note}" for note in gate["tolerated"]))
     if "fewshot" in metrics:
         f = metrics["fewshot"]
         parts.append(
