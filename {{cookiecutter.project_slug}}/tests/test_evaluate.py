@@ -143,6 +143,7 @@ def test_general_probes_are_deterministic_and_their_references_pass_their_checks
         ("capital", "I do not know.", False),
         ("copy", "Sure: {ref}", True),
         ("copy", "{cut}", False),  # all but the first character
+        ("copy", "{ref} is a town in Peru.", False),  # going on from the prompt is not copying
     ],
 )
 def test_probe_checks_accept_a_sentence_but_not_a_wrong_answer(skill, answer, passed):

@@ -5,7 +5,7 @@ probes with the base and the fine-tuned model, and the gate holds each `general_
 to `gate.max_regression_vs_base`. They are generated here, deterministically and offline (no
 benchmark download), in a neutral context (a generic system prompt, not the task's):
 
-    copy          "Repeat exactly: file server 42"        the answer contains the text
+    copy          "Repeat exactly: file server 42"        the answer ends with the text
     next_number   "What comes after 41?"                  the last number in the answer is 42
     compare       "Which is larger, 17 or 64?"            the last number is 64
     first_word    "First word of: water call port"        the answer ends with "water"
@@ -50,7 +50,8 @@ def _copy(rng: random.Random) -> tuple[str, str, dict]:
     ]
     text = " ".join(parts)
     prompt = rng.choice(["Repeat exactly: {}", "Say back: {}", "Echo {}"]).format(text)
-    return prompt, text, {"type": "contains", "value": text}
+    # ends with the text: "Sure: <text>" passes, a continuation of the prompt ("<text> is a...") does not
+    return prompt, text, {"type": "regex", "pattern": rf"{re.escape(text)}\W*$"}
 
 
 def _next_number(rng: random.Random) -> tuple[str, str, dict]:
