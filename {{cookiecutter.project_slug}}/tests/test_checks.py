@@ -7,7 +7,9 @@ from {{ cookiecutter.package_name }}.evals.checks import (
     judge,
     parse_check,
 )
-from {{ cookiecutter.package_name }}.evals.toolcalls import tool_key
+from {{ cookiecutter.package_name }}.evals.toolcalls import (
+    tool_key,
+)
 
 REFUSAL = ["^out of scope"]
 

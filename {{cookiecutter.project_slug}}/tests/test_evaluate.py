@@ -11,12 +11,27 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.evals import fewshot
-from {{ cookiecutter.package_name }}.evals.checks import judge
-from {{ cookiecutter.package_name }}.evals.evalset import load_items
-from {{ cookiecutter.package_name }}.evals.general import probes
-from {{ cookiecutter.package_name }}.params import ConsistencyParams, EvaluateParams, GeneralParams, JudgeParams
+from {{ cookiecutter.package_name }}.errors import (
+    UserError,
+)
+from {{ cookiecutter.package_name }}.evals import (
+    fewshot,
+)
+from {{ cookiecutter.package_name }}.evals.checks import (
+    judge,
+)
+from {{ cookiecutter.package_name }}.evals.evalset import (
+    load_items,
+)
+from {{ cookiecutter.package_name }}.evals.general import (
+    probes,
+)
+from {{ cookiecutter.package_name }}.params import (
+    ConsistencyParams,
+    EvaluateParams,
+    GeneralParams,
+    JudgeParams,
+)
 
 
 def write_items(path, *rows):

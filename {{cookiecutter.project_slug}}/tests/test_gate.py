@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import params
-from {{ cookiecutter.package_name }}.evals.gating import check_gate, tolerated
-from {{ cookiecutter.package_name }}.params import GateParams
+from {{ cookiecutter.package_name }} import (
+    params,
+)
+from {{ cookiecutter.package_name }}.evals.gating import (
+    check_gate,
+    tolerated,
+)
+from {{ cookiecutter.package_name }}.params import (
+    GateParams,
+)
 
 GOLDEN = GateParams(sets=["golden"])
 

@@ -9,9 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.evals.modeljudge import pairwise
-from {{ cookiecutter.package_name }}.params import JudgeParams
+from {{ cookiecutter.package_name }}.errors import (
+    UserError,
+)
+from {{ cookiecutter.package_name }}.evals.modeljudge import (
+    pairwise,
+)
+from {{ cookiecutter.package_name }}.params import (
+    JudgeParams,
+)
 
 
 def prediction(id_, right: bool, model: str) -> dict:
