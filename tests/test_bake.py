@@ -19,12 +19,14 @@ MODULES = [
     "data/pii", "data/wordhash",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/svgplot",
+    "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
     "model/__init__", "model/embedded",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
     "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_registry", "test_scoring",
     "test_split", "test_training",
+    "test_judge", "test_reports",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
@@ -132,7 +134,7 @@ def test_a_long_project_name_still_lints(tmp_path):
 
 @pytest.mark.parametrize(
     ("method", "selection", "expected"),
-    [("lora", [], 192), ("full", ["-m", "not slow"], 178)],  # the slow ones do not depend on the option
+    [("lora", [], 265), ("full", ["-m", "not slow"], 250)],  # the slow ones do not depend on the option
 )
 def test_baked_project_tests_pass(tmp_path, method, selection, expected):
     project = bake(tmp_path, training_method=method)
@@ -146,7 +148,9 @@ def test_project_and_template_requirements_agree(default_project):
 
     pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
     project_deps = names(
-        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+        pyproject["project"]["dependencies"]
+        + pyproject["project"]["optional-dependencies"]["dev"]
+        + pyproject["project"]["optional-dependencies"]["judge"]
     )
     template_reqs = names(
         line for line in (TEMPLATE / "requirements.txt").read_text().splitlines() if line and line[0] != "#"

@@ -43,7 +43,8 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
     assert ev["finetuned"]["golden"]["pass_rate"] > ev["base"]["golden"]["pass_rate"]
     report = (reproduced / "reports" / "evaluate" / "report.md").read_text()
     assert "| scan_verdict |" in report and "| golden bucket |" in report
-    assert ev["gate"] == {"passed": True, "reasons": []} and "**Gate: PASSED**" in report
+    assert ev["gate"]["passed"] and ev["gate"]["reasons"] == [] and "**Gate: PASSED**" in report
+    assert set(ev["base_prompted"]) == {"test", "golden"} and ev["finetuned"]["general"]["n"] == 84
     assert 0 < ev["finetuned"]["golden"]["consistency"]["agreement"] <= 1
     confusion = json.loads((reproduced / "plots" / "evaluate" / "confusion.json").read_text())["confusion"]
     assert {r["actual"] for r in confusion} == {"SAFE", "UNSAFE"}
@@ -53,7 +54,8 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
 def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
     # The base model posing as the fine-tuned one: the real evaluate, then the CI gate command.
     cmd = f"python -m {PACKAGE}.evaluate --base models/base --model models/base"
-    cmd += f" --test data/split/test.jsonl --golden data/golden --out {tmp_path}/r --plots {tmp_path}/p"
+    cmd += " --test data/split/test.jsonl --golden data/golden --train data/split/train.jsonl"
+    cmd += f" --out {tmp_path}/r --plots {tmp_path}/p"
     run(cmd.split() + ["--metrics", str(tmp_path / "bad.json")], cwd=reproduced)
     gate = subprocess.run(
         [sys.executable, "-m", f"{PACKAGE}.gate", str(tmp_path / "bad.json")],

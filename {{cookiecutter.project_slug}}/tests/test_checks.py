@@ -1,9 +1,14 @@
+import json
+
 import pytest
 
 from {{ cookiecutter.package_name }}.evals.checks import (
     CheckError,
     judge,
     parse_check,
+)
+from {{ cookiecutter.package_name }}.evals.toolcalls import (
+    tool_key,
 )
 
 REFUSAL = ["^out of scope"]
@@ -54,20 +59,76 @@ def test_json_check(answer, passed, reason):
     assert verdict(spec, answer)[:2] == (passed, reason)
 
 
+CALL = '{"name": "lookup_ip", "arguments": {"ip": "1.2.3.4"}}'
+
+
 @pytest.mark.parametrize(
     ("answer", "passed", "reason"),
     [
-        ('{"name": "lookup_ip", "arguments": {"ip": "1.2.3.4"}}', True, ""),
+        (CALL, True, ""),
         ('<tool_call>{"name": "lookup_ip", "arguments": "{\\"ip\\": \\"1.2.3.4\\"}"}</tool_call>', True, ""),
+        (f"```json\n{CALL}\n```", True, ""),
+        (
+            json.dumps(
+                {"type": "function", "function": {"name": "lookup_ip", "arguments": '{"ip": "1.2.3.4"}'}}
+            ),
+            True,
+            "",
+        ),
+        ('{"name": "lookup_ip", "parameters": {"ip": "1.2.3.4"}}', True, ""),  # Llama 3 style
+        (f"<tool_call>{CALL}</tool_call>\n<tool_call>{CALL}</tool_call>", True, ""),  # parallel calls
         ('{"name": "block_ip", "arguments": {"ip": "1.2.3.4"}}', False, "wrong_function"),
         ('{"name": "lookup_ip", "arguments": {"ip": "1.2.3.5"}}', False, "wrong_arguments"),
+        ('{"name": "lookup_ip", "arguments": "{ip: 1.2.3.4"}', False, "wrong_arguments"),
         ('{"arguments": {}}', False, "not_a_call"),
-        ("I would call lookup_ip", False, "not_json"),
+        ("I would call lookup_ip", False, "not_a_call"),
+        (f"{CALL}\nThe IP is malicious (score 97).", False, "invented_result"),
+        (f"<tool_call>{CALL}</tool_call><tool_response>clean</tool_response>", False, "invented_result"),
     ],
 )
 def test_tool_call_check(answer, passed, reason):
     spec = {"type": "tool_call", "name": "lookup_ip", "arguments": {"ip": "1.2.3.4"}}
     assert verdict(spec, answer)[:2] == (passed, reason)
+
+
+@pytest.mark.parametrize(
+    ("spec", "answer", "passed", "reason"),
+    [
+        ("no_tool_call", "Out of scope: I only triage security indicators.", True, ""),
+        ("no_tool_call", '{"verdict": "SAFE"}', True, ""),  # JSON, but not a call
+        ("no_tool_call", CALL, False, "unexpected_call"),
+        ("no_tool_call", "Let me check. <tool_call>{broken</tool_call>", False, "unexpected_call"),
+        ("no_invented_result", "I will look it up.", True, ""),
+        ("no_invented_result", CALL, True, ""),  # a call that stops is fine
+        ("no_invented_result", f"{CALL}\nIt is malicious.", False, "invented_result"),
+        ("no_invented_result", '<tool_response>{"score": 97}</tool_response>', False, "invented_result"),
+        ("no_invented_result", "Calling lookup_ip.\nObservation: 97 reports", False, "invented_result"),
+    ],
+)
+def test_no_call_and_no_invented_result_checks(spec, answer, passed, reason):
+    assert verdict(spec, answer)[:2] == (passed, reason)
+
+
+def test_tool_checks_are_counted_per_tool():
+    assert tool_key(parse_check({"type": "tool_call", "name": "lookup_ip"})) == "lookup_ip"
+    assert tool_key(parse_check("no_tool_call")) == "_no_call"
+    assert tool_key(parse_check("no_invented_result")) == "_no_result"
+    assert tool_key(parse_check("exact")) is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["[" * 100_000, '{"n": ' + "9" * 5000 + "}", '{"name": "lookup_ip", "arguments": ' + "[" * 100_000],
+)
+def test_answers_that_break_a_json_parser_fail_the_item_not_the_run(answer):
+    assert verdict({"type": "json", "fields": {"n": 1}}, answer)[:2] == (False, "not_json")
+    assert verdict({"type": "tool_call", "name": "lookup_ip"}, answer)[:2] == (False, "not_a_call")
+    assert verdict("no_tool_call", answer)[:2] == (True, "")
+
+
+def test_a_check_that_raises_fails_its_item_as_check_error():
+    ok, reason, detail = judge({"type": "regex", "pattern": None}, "UNSAFE", "", REFUSAL)
+    assert (ok, reason) == (False, "check_error") and "TypeError" in detail
 
 
 @pytest.mark.parametrize(

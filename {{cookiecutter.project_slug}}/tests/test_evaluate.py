@@ -1,21 +1,37 @@
-"""Eval items are validated before any model loads; reports group failures; the judge is optional."""
+"""Eval sets are read line by line, the prompted baseline is fair, the probes are sound, and the
+stage runs end to end."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.evals.modeljudge import pairwise
-from {{ cookiecutter.package_name }}.evals.reports import (
-    confusion_plot,
-    failure_report,
+from {{ cookiecutter.package_name }}.errors import (
+    UserError,
 )
-from {{ cookiecutter.package_name }}.evaluate import (
-    EvalSpecError,
+from {{ cookiecutter.package_name }}.evals import (
+    fewshot,
+)
+from {{ cookiecutter.package_name }}.evals.checks import (
+    judge,
+)
+from {{ cookiecutter.package_name }}.evals.evalset import (
     load_items,
 )
-from {{ cookiecutter.package_name }}.params import JudgeParams
+from {{ cookiecutter.package_name }}.evals.general import (
+    probes,
+)
+from {{ cookiecutter.package_name }}.params import (
+    ConsistencyParams,
+    EvaluateParams,
+    GeneralParams,
+    JudgeParams,
+)
 
 
 def write_items(path, *rows):
@@ -25,125 +41,223 @@ def write_items(path, *rows):
 
 def test_items_get_their_check_or_the_default(tmp_path, make_chat):
     row = make_chat("Level 7?", "UNSAFE", check={"type": "regex", "pattern": "UNSAFE"})
-    items = load_items(write_items(tmp_path / "g.jsonl", make_chat("hi", "hello"), row), "normalized")
-    assert [i["check"]["type"] for i in items] == ["normalized", "regex"]
+    items, rejected = load_items(
+        write_items(tmp_path / "g.jsonl", make_chat("hi", "hello"), row), "normalized", "g"
+    )
+    assert [i["check"]["type"] for i in items] == ["normalized", "regex"] and rejected == []
     assert items[0]["id"].endswith("g.jsonl:1")
 
 
+def test_every_bad_line_is_rejected_with_its_reason_and_the_rest_is_kept(tmp_path, make_chat):
+    good = make_chat("q", "a")
+    null_content = {"messages": [{"role": "user", "content": None}, {"role": "assistant", "content": "a"}]}
+    lines = [
+        good,
+        "{oops",
+        "[" * 100_000,  # nesting deeper than the recursion limit
+        '{"messages": [], "n": ' + "7" * 5000 + "}",  # more digits than int() takes from text
+        '{"messages": [{"role": "user", "content": NaN}, {"role": "assistant", "content": "a"}]}',
+        null_content,
+        {"messages": [{"role": "user", "content": "hi"}]},
+        make_chat("q2", "a2", check="fuzzy"),
+        {"id": "x", **make_chat("q3", "a3")},
+        {"id": "x", **make_chat("q4", "a4")},
+        {"id": True, **make_chat("q5", "a5")},
+        "42",
+    ]
+    items, rejected = load_items(write_items(tmp_path / "g.jsonl", *lines), "normalized", "golden")
+    assert [i["messages"][0]["content"] for i in items] == ["q", "q3"]
+    assert [(r["line"], r["reason"]) for r in rejected] == [
+        (2, "invalid_json"),
+        (3, "invalid_json"),
+        (4, "invalid_json"),
+        (5, "bad_content"),
+        (6, "bad_content"),
+        (7, "bad_turn_order"),
+        (8, "bad_check"),
+        (10, "duplicate_id"),
+        (11, "bad_id"),
+        (12, "invalid_json"),
+    ]
+    assert len(items) + len(rejected) == len(lines)  # nothing silently dropped
+    assert all(r["set"] == "golden" and r["file"].endswith("g.jsonl") and r["message"] for r in rejected)
+    assert "RecursionError" in rejected[1]["message"] and rejected[0]["raw"] == "{oops"
+    assert "meta.check.type 'fuzzy' is unknown" in rejected[6]["message"]
+
+
+def train_rows(make_chat):
+    rows = [make_chat(f"verdict {i}?", "SAFE", bucket="verdict") for i in range(5)]
+    rows += [make_chat("verdict 5?", "UNSAFE", bucket="verdict")]
+    rows += [make_chat(f"refang {i}", "a.com", bucket="ioc") for i in range(4)]
+    rows += [make_chat("poem?", "Out of scope.", bucket="refusal")]
+    for row in rows:
+        row["messages"].insert(0, {"role": "system", "content": "Train system."})
+    return rows
+
+
+def test_few_shot_examples_are_k_per_bucket_interleaved_deterministic_and_never_an_eval_prompt(
+    tmp_path, make_chat
+):
+    train = write_items(tmp_path / "train.jsonl", *train_rows(make_chat), "{broken")
+    asked = {fewshot.request_of([{"role": "user", "content": f"Verdict {i}?"}]) for i in (0, 1)}
+    examples, skipped = fewshot.pick_examples(train, 2, seed=0, exclude=asked)
+    assert [e["meta"]["bucket"] for e in examples] == ["ioc", "refusal", "verdict", "ioc", "verdict"]
+    assert skipped == 3  # two eval prompts and the broken line
+    assert not asked & {fewshot.request_of(e["messages"]) for e in examples}
+    verdicts = [e["messages"][-1]["content"] for e in examples if e["meta"]["bucket"] == "verdict"]
+    assert sorted(verdicts) == ["SAFE", "UNSAFE"]  # different answers first: both labels are shown
+    assert (
+        fewshot.pick_examples(train, 2, seed=0, exclude=set())[0]
+        == fewshot.pick_examples(train, 2, seed=0, exclude=set())[0]
+    )
+    assert (
+        fewshot.pick_examples(train, 2, seed=1, exclude=set())[0]
+        != fewshot.pick_examples(train, 2, seed=0, exclude=set())[0]
+    )
+
+
+def test_the_prompted_prompt_keeps_the_item_system_prompt_and_fits_the_context(make_chat):
+    examples = [make_chat("e1", "r1"), make_chat("e2", "r2"), make_chat("e3", "r3")]
+    prompt = [{"role": "system", "content": "Triage."}, {"role": "user", "content": "Level 7?"}]
+    messages = fewshot.prompted(prompt, examples, "Answer with one word.")
+    assert messages[0] == {"role": "system", "content": "Triage.\n\nAnswer with one word."}
+    assert [m["content"] for m in messages[1:]] == ["e1", "r1", "e2", "r2", "e3", "r3", "Level 7?"]
+    assert fewshot.prompted(prompt[1:], examples[:1], "")[0] == {"role": "user", "content": "e1"}
+    messages, used = fewshot.fit(prompt, examples, "", fits=lambda m: len(m) <= 6)
+    assert used == 2 and [m["content"] for m in messages[1:3]] == ["e2", "r2"]  # the oldest went first
+    assert fewshot.fit(prompt, examples, "", fits=lambda m: False)[1] == 0
+
+
+def test_general_probes_are_deterministic_and_their_references_pass_their_checks():
+    p = GeneralParams()
+    items = probes(p.skills, p.per_skill, p.seed)
+    assert items == probes(p.skills, p.per_skill, p.seed)
+    assert len(items) == len({i["id"] for i in items}) == 7 * 12
+    assert {i["meta"]["bucket"] for i in items} == {f"general_{s}" for s in p.skills}
+    assert probes(["copy"], 12, 0) == [i for i in items if i["meta"]["bucket"] == "general_copy"]
+    for item in items:
+        reference = item["messages"][-1]["content"]
+        assert judge(item["check"], reference, reference, [])[0], item
+        assert not judge(item["check"], "Out of scope: I only triage security indicators.", reference, [])[0]
+
+
 @pytest.mark.parametrize(
-    ("bad", "message"),
+    ("skill", "answer", "passed"),
     [
-        ("{oops", r"g.jsonl:2: invalid JSON"),
-        (
-            {"messages": [{"role": "user", "content": "hi"}]},
-            r"g.jsonl:2: the last message must come from 'assistant'",
-        ),
-        (
-            {
-                "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
-                "meta": {"check": "fuzzy"},
-            },
-            r"g.jsonl:2: meta.check.type 'fuzzy' is unknown",
-        ),
+        ("compare", "The larger number is {ref}.", True),
+        ("compare", "{ref} is larger than {other}.", False),  # the last number must be the answer
+        ("next_number", "{ref}", True),
+        ("next_number", "1{ref}", False),
+        ("first_word", "The first word is '{ref}'.", True),
+        ("first_word", "{listing}", False),  # echoing the list is not an answer
+        ("greeting", "{ref} How can I help?", True),
+        ("greeting", "How can I help?", False),
+        ("arithmetic", "The answer is {ref}.", True),
+        ("arithmetic", "{ref}0", False),
+        ("capital", "{ref} is the capital.", True),
+        ("capital", "I do not know.", False),
+        ("copy", "Sure: {ref}", True),
+        ("copy", "{cut}", False),  # all but the first character
+        ("copy", "{ref} is a town in Peru.", False),  # going on from the prompt is not copying
     ],
 )
-def test_a_malformed_item_fails_with_file_and_line(tmp_path, make_chat, bad, message):
-    path = write_items(tmp_path / "g.jsonl", make_chat("q", "a"), bad)
-    with pytest.raises(EvalSpecError, match=message):
-        load_items(path, "normalized")
+def test_probe_checks_accept_a_sentence_but_not_a_wrong_answer(skill, answer, passed):
+    item = probes([skill], 1, seed=0)[0]
+    prompt, ref = item["messages"][1]["content"], item["messages"][2]["content"]
+    other = " ".join(n for n in re.findall(r"\d+", prompt) if n != ref)
+    text = answer.format(ref=ref, other=other, listing=prompt.split(": ", 1)[-1], cut=ref[1:])
+    assert judge(item["check"], text, ref, [])[0] == passed, (prompt, text)
 
 
-def prediction(id_, bucket, passed, reason="", model="finetuned", reference="SAFE", prediction="UNSAFE"):
-    return {
-        "model": model,
-        "set": "golden",
-        "id": id_,
-        "bucket": bucket,
-        "passed": passed,
-        "reason": reason,
-        "detail": "expected 'SAFE'",
-        "reference": reference,
-        "prediction": prediction,
-        "request": "q",
-    }
-
-
-def test_failure_report_groups_by_bucket_and_reason_biggest_first():
-    preds = [prediction(f"v{i}", "verdict", False, "mismatch") for i in range(5)]
-    preds += [prediction("r1", "refusal", False, "no_refusal"), prediction("ok", "verdict", True)]
-    preds += [prediction("b1", "verdict", False, "mismatch", model="base")]
-    report = failure_report(preds)
-    assert report.index("### golden / verdict / mismatch: 5") < report.index(
-        "### golden / refusal / no_refusal: 1"
-    )
-    assert report.count("- `v") == 3  # a few examples per group, not all
-    assert "b1" not in report and "`ok`" not in report
-
-
-def test_confusion_rows_use_the_bucket_labels_and_other():
-    preds = [
-        prediction("1", "verdict", True, reference="SAFE", prediction="SAFE"),
-        prediction("2", "verdict", False, reference="SAFE", prediction="UNSAFE"),
-        prediction("3", "verdict", True, reference="UNSAFE", prediction="UNSAFE"),
-        prediction("4", "verdict", False, reference="UNSAFE", prediction="maybe"),
-        prediction("5", "refusal", False),
+def test_the_stage_cli_reports_a_missing_set_in_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("{}\n")
+    paths = {k: str(tmp_path / k) for k in ("base", "model", "test", "golden", "out", "plots", "metrics")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}.evaluate",
+        "--params",
+        str(tmp_path / "params.yaml"),
     ]
-    rows = confusion_plot(preds, ["verdict"])
-    rows += confusion_plot(
-        [prediction("6", "verdict", True, reference="SAFE", prediction="safe.")], ["verdict"]
-    )
-    assert [(r["actual"], r["predicted"]) for r in rows] == [
-        ("SAFE", "SAFE"),
-        ("SAFE", "UNSAFE"),
-        ("UNSAFE", "UNSAFE"),
-        ("UNSAFE", "other"),
-        ("SAFE", "SAFE"),  # matched as the normalized check matches it
+    cmd += [arg for k, v in paths.items() for arg in (f"--{k}", v)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr == f"evaluate: eval set test: {paths['test']}: no such file or directory\n"
+
+
+def test_an_extra_set_may_not_take_the_probe_set_name(tmp_path, make_chat):
+    from {{ cookiecutter.package_name }} import evaluate
+
+    sets = {"test": write_items(tmp_path / "t.jsonl", make_chat("q", "a")), "general": tmp_path / "t.jsonl"}
+    with pytest.raises(UserError, match="'general' is the name of the generated probe set"):
+        evaluate.read_sets(sets, EvaluateParams())
+    items, rejected, inputs = evaluate.read_sets(sets, EvaluateParams(general=GeneralParams(enabled=False)))
+    assert set(items) == {"test", "general"} and inputs["general"] == str(tmp_path / "t.jsonl")
+
+
+def dead_url() -> str:
+    """An address where nothing listens: the judge's outage."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.slow
+def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, capsys):
+    from {{ cookiecutter.package_name }} import evaluate
+
+    verdicts = [
+        make_chat(f"Level {i}/10?", "UNSAFE" if i >= 7 else "SAFE", "scan_verdict", risk="critical")
+        for i in (3, 6, 7, 9)
     ]
-
-
-@pytest.fixture
-def fake_judge(monkeypatch):
-    """A local OpenAI-compatible server that prefers the answer equal to the reference."""
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers["Authorization"]))
-            text = body["messages"][0]["content"]
-            reference = text.split("Reference answer:\n")[1].split("\n")[0]
-            a = text.split("Answer A:\n")[1].split("\n")[0]
-            b = text.split("Answer B:\n")[1].split("\n")[0]
-            choice = "TIE" if a == b else "A" if a == reference else "B"
-            reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": choice}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("TEST_JUDGE_KEY", "sk-test")
-    yield (
-        JudgeParams(
-            enabled=True, base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key_env="TEST_JUDGE_KEY"
-        ),
-        seen,
+    write_items(tmp_path / "test.jsonl", *verdicts[:2], '{"messages": "not a list"}')
+    tool = make_chat(
+        "Look up 1.2.3.4", "{}", "tool_use", risk="high", check={"type": "tool_call", "name": "lookup_ip"}
     )
-    server.shutdown()
+    (tmp_path / "golden").mkdir()
+    write_items(
+        tmp_path / "golden" / "golden.jsonl",
+        *verdicts[2:],
+        tool,
+        make_chat("Hi", "Hello", "chat", check="no_tool_call"),
+    )
+    train = write_items(tmp_path / "train.jsonl", *train_rows(make_chat))
+    p = EvaluateParams(
+        max_new_tokens=6,
+        consistency=ConsistencyParams(samples=2),
+        general=GeneralParams(per_skill=2, skills=["copy", "compare"]),
+        judge=JudgeParams(enabled=True, base_url=dead_url(), timeout_s=1.0, max_retries=0),
+    )
+    sets = {"test": tmp_path / "test.jsonl", "golden": tmp_path / "golden"}
+    out, plots, metrics = tmp_path / "reports", tmp_path / "plots", tmp_path / "metrics" / "evaluate.json"
+    report = evaluate.main(p, tiny_base, tiny_base, sets, train, out, plots, metrics)
 
-
-def test_pairwise_judge_counts_wins_per_bucket_whatever_the_order(fake_judge):
-    params, seen = fake_judge
-    preds = []
-    for i in range(4):  # the fine-tuned model is right on 3 of 4, the base on none
-        right = i < 3
-        preds.append(prediction(f"x{i}", "verdict", right, prediction="SAFE" if right else "UNSAFE"))
-        preds.append(prediction(f"x{i}", "verdict", False, model="base", prediction="UNSAFE"))
-    result = pairwise(preds, params)
-    assert result["all"] == {"win": 3, "tie": 1, "n": 4, "win_rate": 0.75}
-    assert result["verdict"]["win"] == 3
-    assert seen[0] == ("/v1/chat/completions", "Bearer sk-test")
+    assert json.loads(metrics.read_text()) == report
+    assert set(report["base"]) == set(report["finetuned"]) == {"test", "golden", "general"}
+    assert set(report["base_prompted"]) == {"test", "golden"}  # a task baseline: not on the probes
+    assert report["fewshot"] == {"shots": 2, "examples": 5, "examples_used_mean": 5.0, "trimmed_items": 0}
+    assert (
+        report["finetuned"]["test"]["n"],
+        report["finetuned"]["golden"]["n"],
+        report["finetuned"]["general"]["n"],
+    ) == (2, 4, 4)
+    assert report["delta"] == {"test": 0.0, "golden": 0.0, "general": 0.0}  # the same model twice, greedy
+    assert set(report["finetuned"]["golden"]["by_tool"]) == {"lookup_ip", "_no_call"}
+    assert (
+        "consistency" in report["finetuned"]["golden"] and "consistency" not in report["finetuned"]["general"]
+    )
+    assert report["rejected"] == {"test": 1, "golden": 0, "general": 0}
+    [rejected] = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert (rejected["line"], rejected["reason"]) == (3, "bad_messages")
+    predictions = (out / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 2 * (2 + 4 + 4) + (2 + 4)  # base and fine-tuned on all, prompted on tasks
+    assert report["judge"]["judged"] == 0 and "APIConnectionError" in report["judge"]["error"]
+    assert not report["gate"]["passed"]  # a model that answers nothing right
+    text = (out / "report.md").read_text()
+    assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in text
+    assert "## Rejected eval lines: 1" in text and "**The judge failed**" in text and "| lookup_ip |" in text
+    assert json.loads((plots / "buckets.json").read_text())["buckets"]
+    log = capsys.readouterr().err
+    assert "evaluate: base/test: 2/2 (100%)" in log and "evaluate: base_prompted/golden: 4/4" in log

@@ -23,7 +23,10 @@ Shared by them:
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
                    ngrams, wordhash, coverage
-    evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot
+    evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot;
+                   evalset (read eval items, reject bad lines), generation (answer and judge),
+                   fewshot (the prompted baseline), general (general-skill probes),
+                   toolcalls (find and judge tool calls)
     model/         the embedded tiny base model and its chat template
 
 A stage never imports another stage: facts travel between stages as files.

@@ -7,10 +7,18 @@ An eval item's `meta.check` says how its answer is judged; items without one use
     {"type": "regex", "pattern": "^(SAFE|UNSAFE)$"}     the answer matches (re.search)
     {"type": "contains", "value": "killcod3"}           ... contains / not_contains a string
     {"type": "json", "schema": {...}, "fields": {...}}  parses, validates, has these field values
-    {"type": "tool_call", "name": "lookup", "arguments": {...}}   a call to this function
+    {"type": "tool_call", "name": "lookup", "arguments": {...}}   a call to this function, then stop
+    {"type": "no_tool_call"}                            an answer in text: no call expected here
+    {"type": "no_invented_result"}                      no made-up tool output in the answer
+
+The three tool checks are judged in toolcalls.py; their failure reasons, which evaluate counts
+per tool in `by_tool`, are wrong_function, wrong_arguments, not_a_call, unexpected_call (a call
+where none was expected) and invented_result (the model answered for the tool instead of
+waiting for it).
 
 `judge(check, answer, reference, refusal_patterns)` returns (passed, reason code, detail); the
-detail says what was expected. `parse_check` validates a spec before any model is loaded.
+detail says what was expected, and a check that crashes on an answer fails it as check_error.
+`parse_check` validates a spec before any model is loaded.
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ import json
 import re
 
 from .scoring import normalize_answer
+from .toolcalls import judge_tools
 
-SIMPLE = ("exact", "normalized", "refusal")
+SIMPLE = ("exact", "normalized", "refusal", "no_tool_call", "no_invented_result")
 FIELDS = {
     "regex": {"pattern"},
     "contains": {"value"},
@@ -40,7 +49,7 @@ def parse_check(spec: object) -> dict:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise CheckError(f"meta.check must be a name or an object with a 'type', got {spec!r}")
+        raise CheckError(f"meta.check must be a name or an object with a 'type', got {spec!r:.200}")
     kind = spec["type"]
     if kind not in SIMPLE and kind not in FIELDS:
         raise CheckError(
@@ -60,7 +69,7 @@ def parse_check(spec: object) -> dict:
         ("fields", dict),
     ):
         if key in spec and not isinstance(spec[key], expected):
-            raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r}")
+            raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r:.200}")
     if kind == "regex":
         try:
             re.compile(spec["pattern"])
@@ -93,6 +102,14 @@ PASS: Verdict = (True, "", "")
 
 
 def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]) -> Verdict:
+    """The verdict on one answer; a check that raises fails the answer instead of the run."""
+    try:
+        return _judge(check, answer, reference, refusal_patterns)
+    except Exception as e:  # one item's odd answer must never stop an evaluation
+        return False, "check_error", f"the check raised {type(e).__name__}: {str(e)[:200]}"
+
+
+def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]) -> Verdict:
     kind = check["type"]
     if kind == "exact":
         return PASS if answer.strip() == reference.strip() else (False, "mismatch", f"expected {reference!r}")
@@ -109,11 +126,15 @@ def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str])
         if found == (kind == "contains"):
             return PASS
         return False, kind, f"expected {'no ' if found else ''}{check['value']!r} in the answer"
+    if kind in ("tool_call", "no_tool_call", "no_invented_result"):
+        return judge_tools(check, answer)
     try:
         data = _parse_json(answer)
     except json.JSONDecodeError as e:
         return False, "not_json", f"not JSON ({e.msg})"
-    return _judge_json(check, data) if kind == "json" else _judge_tool_call(check, data)
+    except (ValueError, RecursionError) as e:
+        return False, "not_json", f"not readable JSON ({type(e).__name__})"
+    return _judge_json(check, data)
 
 
 def _judge_json(check: dict, data: object) -> Verdict:
@@ -127,21 +148,4 @@ def _judge_json(check: dict, data: object) -> Verdict:
         got = data.get(key) if isinstance(data, dict) else None
         if got != want:
             return False, "wrong_field", f"field {key!r} is {got!r}, expected {want!r}"
-    return PASS
-
-
-def _judge_tool_call(check: dict, data: object) -> Verdict:
-    if not isinstance(data, dict) or "name" not in data:
-        return False, "not_a_call", "expected an object with 'name' and 'arguments'"
-    if data["name"] != check["name"]:
-        return False, "wrong_function", f"called {data['name']!r}, expected {check['name']!r}"
-    arguments = data.get("arguments", {})
-    if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
-        try:
-            arguments = json.loads(arguments)
-        except json.JSONDecodeError:
-            return False, "wrong_arguments", "arguments are not JSON"
-    want = check.get("arguments")
-    if want is not None and arguments != want:
-        return False, "wrong_arguments", f"arguments {arguments!r}, expected {want!r}"
     return PASS

@@ -7,28 +7,56 @@ from collections import defaultdict
 from .scoring import normalize_answer
 
 EXAMPLES_PER_GROUP = 3
+REJECTED_SHOWN = 20
+BASELINES = ("base", "base_prompted")
 
 
-def bucket_table(metrics: dict, eval_set: str) -> str:
-    """Base vs fine-tuned pass rate per bucket on one eval set."""
-    base, tuned = metrics["base"][eval_set], metrics["finetuned"][eval_set]
-    lines = [f"| {eval_set} bucket | n | base | fine-tuned | delta |", "|---|---:|---:|---:|---:|"]
-    rows = [("**all**", base, tuned)] + [
-        (name, base["by_bucket"].get(name, {"pass_rate": 0.0}), tuned["by_bucket"][name])
-        for name in tuned["by_bucket"]
+def _cell(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.2f}"
+
+
+def _rates(metrics: dict, eval_set: str, group: str, name: str | None) -> dict[str, float | None]:
+    """Pass rate of each run on a set, overall (name None) or for one bucket/risk tier/tool."""
+    rates: dict[str, float | None] = {}
+    for run in (*BASELINES, "finetuned"):
+        summary = metrics.get(run, {}).get(eval_set)
+        entry = summary if summary is None or name is None else summary.get(group, {}).get(name)
+        rates[run] = None if entry is None else entry["pass_rate"]
+    return rates
+
+
+def comparison_table(metrics: dict, eval_set: str, group: str, title: str) -> str:
+    """base | base (k-shot) | fine-tuned | delta vs the better baseline, overall and per group."""
+    shots = metrics.get("fewshot", {}).get("shots", "k")
+    tuned = metrics["finetuned"][eval_set]
+    lines = [
+        f"| {eval_set} {title} | n | base | base ({shots}-shot) | fine-tuned | delta vs best baseline |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, b, t in rows:
-        delta = t["pass_rate"] - b["pass_rate"]
-        lines.append(f"| {name} | {t['n']} | {b['pass_rate']:.2f} | {t['pass_rate']:.2f} | {delta:+.2f} |")
+    rows = [("**all**", None, tuned["n"])] + [(n, n, e["n"]) for n, e in tuned.get(group, {}).items()]
+    for label, name, n in rows:
+        rates = _rates(metrics, eval_set, group, name)
+        best = max((r for run, r in rates.items() if run in BASELINES and r is not None), default=None)
+        delta = "–" if best is None else f"{rates['finetuned'] - best:+.2f}"
+        cells = " | ".join(_cell(rates[run]) for run in (*BASELINES, "finetuned"))
+        lines.append(f"| {label} | {n} | {cells} | {delta} |")
     return "\n".join(lines)
 
 
-def risk_table(metrics: dict, eval_set: str) -> str:
-    base, tuned = metrics["base"][eval_set]["by_risk"], metrics["finetuned"][eval_set]["by_risk"]
-    lines = [f"| {eval_set} risk tier | n | base | fine-tuned |", "|---|---:|---:|---:|"]
-    for tier, t in tuned.items():
+def tool_table(metrics: dict, eval_set: str) -> str | None:
+    """Per tool: pass rates and why the fine-tuned model's calls failed."""
+    tools = metrics["finetuned"][eval_set].get("by_tool")
+    if not tools:
+        return None
+    lines = [
+        f"| {eval_set} tool | n | base | fine-tuned | fine-tuned failures |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, entry in tools.items():
+        rates = _rates(metrics, eval_set, "by_tool", name)
+        failures = ", ".join(f"{reason} {count}" for reason, count in entry["failures"].items()) or "–"
         lines.append(
-            f"| {tier} | {t['n']} | {base.get(tier, {}).get('pass_rate', 0.0):.2f} | {t['pass_rate']:.2f} |"
+            f"| {name} | {entry['n']} | {_cell(rates['base'])} | {_cell(rates['finetuned'])} | {failures} |"
         )
     return "\n".join(lines)
 
@@ -49,25 +77,66 @@ def failure_report(predictions: list[dict], model: str = "finetuned") -> str:
     return "\n".join(lines)
 
 
-def markdown_report(metrics: dict, predictions: list[dict]) -> str:
+def rejected_report(rejected: list[dict], path: str) -> str:
+    lines = [f"## Rejected eval lines: {len(rejected)}", f"Every one, with its raw text, is in `{path}`."]
+    lines += [
+        f"- `{r['file']}:{r['line']}` ({r['set']}) {r['reason']}: {r['message']}"
+        for r in rejected[:REJECTED_SHOWN]
+    ]
+    if len(rejected) > REJECTED_SHOWN:
+        lines.append(f"- ... and {len(rejected) - REJECTED_SHOWN} more")
+    return "\n".join(lines)
+
+
+def judge_report(judge: dict) -> str:
+    lines = ["## Pairwise judge: fine-tuned vs base"]
+    if "error" in judge:
+        lines.append(
+            f"**The judge failed** after {judge['judged']} item(s); the evaluation is kept: {judge['error']}"
+        )
+    lines += ["| bucket | n | win | tie | loss | invalid | win rate |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, c in judge.items():
+        if isinstance(c, dict):
+            counts = " | ".join(str(c.get(k, 0)) for k in ("win", "tie", "loss", "invalid"))
+            lines.append(f"| {key} | {c['n']} | {counts} | {c['win_rate']:.2f} |")
+    return "\n".join(lines)
+
+
+def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]) -> str:
     sets = list(metrics["finetuned"])
     gate = metrics["gate"]
-    verdict = "PASSED" if gate["passed"] else "FAILED"
-    parts = ["# Evaluation: base vs fine-tuned", f"**Gate: {verdict}**"]
-    parts += [f"- {r}" for r in gate["reasons"]]
-    parts += [bucket_table(metrics, s) for s in sets] + [risk_table(metrics, s) for s in sets]
+    parts = ["# Evaluation: base vs fine-tuned", f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}**"]
+    if gate["reasons"]:
+        parts.append("\n".join(f"- {r}" for r in gate["reasons"]))
+    if gate.get("tolerated"):
+        parts.append("Tolerated by a looser per-set threshold (`gate.max_regression_by_set`):")
+        parts.append("\n".join(f"- {note}" for note in gate["tolerated"]))
+    if "fewshot" in metrics:
+        f = metrics["fewshot"]
+        parts.append(
+            f"Baselines: the base model as it is, and with {f['examples']} solved train-split examples "
+            f"({f['shots']} per bucket) in the prompt; {f['trimmed_items']} prompt(s) left some out to fit "
+            f"the context ({f['examples_used_mean']:.1f} examples per prompt on average)."
+        )
+    parts += [comparison_table(metrics, s, "by_bucket", "bucket") for s in sets]
+    parts += [comparison_table(metrics, s, "by_risk", "risk tier") for s in sets]
+    parts += [t for s in sets if (t := tool_table(metrics, s))]
+    if "judge" in metrics:
+        parts.append(judge_report(metrics["judge"]))
+    if rejected:
+        parts.append(rejected_report(rejected, metrics.get("rejected_file", "rejected.jsonl")))
     parts += ["## Failures of the fine-tuned model", failure_report(predictions)]
     return "\n\n".join(parts) + "\n"
 
 
 def bucket_plot(metrics: dict) -> list[dict]:
-    """Rows for a bar chart of pass rate per set, bucket and model."""
+    """Rows for a bar chart of pass rate per set, bucket and run."""
     return [
         {"bucket": f"{s}/{bucket} ({model})", "pass_rate": stats["pass_rate"]}
         for s in metrics["finetuned"]
         for bucket in metrics["finetuned"][s]["by_bucket"]
-        for model in ("base", "finetuned")
-        if (stats := metrics[model][s]["by_bucket"].get(bucket))
+        for model in (*BASELINES, "finetuned")
+        if (stats := metrics.get(model, {}).get(s, {}).get("by_bucket", {}).get(bucket))
     ]
 
 
