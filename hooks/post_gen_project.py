@@ -25,7 +25,9 @@ TRACKED_INPUTS = ["data/raw", "data/golden", "data/preferences"]
 CI = json.loads(r""" {{ cookiecutter.ci | tojson }} """)
 # cruft renders through cookiecutter's generate_files(), whose context has cruft's `_commit` but
 # not the `_output_dir` that the cookiecutter CLI and API add.
-BY_CRUFT = json.loads(r""" {{ ('_commit' in cookiecutter and '_output_dir' not in cookiecutter) | tojson }} """)
+BY_CRUFT = json.loads(
+    r""" {{ ('_commit' in cookiecutter and '_output_dir' not in cookiecutter) | tojson }} """
+)
 # Files that belong to an option not chosen.
 REMOVE = {
     "github": [".gitlab-ci.yml"],
@@ -131,7 +133,9 @@ if __name__ == "__main__":
         print("git or dvc was not found, so these steps were skipped; run them in the project:")
         print("".join(f"  {cmd}\n" for cmd in skipped))
     if BY_CRUFT:  # cruft writes .cruft.json after this hook returns: the first commit cannot hold it
-        print("cruft writes .cruft.json next; commit it: git add .cruft.json && git commit -m 'Add .cruft.json'")
+        print(
+            "cruft writes .cruft.json next; commit it: git add .cruft.json && git commit -m 'Add .cruft.json'"
+        )
     print(f"""Next:
   cd {Path.cwd().name}
   pip install torch==2.13.0        # or the torch build for your GPU

@@ -37,7 +37,7 @@ def problem(answers: dict) -> str:
     for field in TEXT:
         bad = unprintable(answers[field])
         if bad is not None:
-            return f"{field} {answers[field]!r} contains the control character {bad!r}: expected one line of text"
+            return f"{field} {answers[field]!r} contains the control character {bad!r}: expected one line"
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", slug):
         return (
             f"project_slug {slug!r} is not valid: expected lowercase letters and digits separated "

@@ -16,12 +16,22 @@ import re
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3]]
 DVC_VEGA_LITE = "5.21"  # DVC's templates are Vega-Lite 5 specs (the confusion one uses v5-only syntax)
+# Text is measured here with vl-convert's fonts and drawn by the viewer's: room to spare keeps a
+# wider font from running titles into labels or legends off the edge.
 CONFIG = {
     "background": "white",
     "font": "sans-serif",
+    "padding": {"left": 8, "top": 8, "right": 40, "bottom": 8},
     "title": {"fontSize": 14, "anchor": "start", "offset": 10},
-    "axis": {"grid": True, "gridColor": "#e4e4e4", "labelFontSize": 11, "titleFontSize": 12},
-    "legend": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 240},
+    "axis": {
+        "grid": True,
+        "gridColor": "#e4e4e4",
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "titlePadding": 10,
+    },
+    "axisY": {"titlePadding": 16},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 240, "offset": 16},
     "view": {"stroke": "#cccccc"},
 }
 DOTS_UP_TO = 60  # points per curve below which each point is marked (sparse eval curves)
@@ -123,7 +133,13 @@ def linear(spec: dict, rows: list[dict], revs: list[str]) -> dict | None:
         for key in {(d["series"], d["rev"]) for d in data}
     )
     if longest <= DOTS_UP_TO:
-        layers.append({"mark": {"type": "point", "filled": True, "size": 18}})
+        # the dots stay out of the dash legend, which would otherwise show their (empty) outline
+        layers.append(
+            {
+                "mark": {"type": "point", "filled": True, "size": 18},
+                "encoding": {"strokeDash": {"value": [1, 0]}},
+            }
+        )
     return {
         "title": title_of(spec),
         "width": 520,
