@@ -11,7 +11,11 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import compare
-from {{ cookiecutter.package_name }}.evals.comment import GITHUB_LIMIT, Section, fit
+from {{ cookiecutter.package_name }}.evals.comment import (
+    GITHUB_LIMIT,
+    Section,
+    fit,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = next(iter(yaml.safe_load((ROOT / "dvc.yaml").read_text())["artifacts"]))
@@ -209,7 +213,7 @@ def test_fit_leaves_a_short_report_alone_and_cuts_open_sections_only_when_it_mus
 )
 def test_a_bad_base_is_refused_in_one_line(repo, args, code, message):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}.compare", *args]
+    cmd = [sys.executable, "-m", compare.__name__, *args]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == code
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr

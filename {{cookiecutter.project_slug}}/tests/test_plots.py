@@ -158,7 +158,7 @@ def test_the_interactive_page_loads_nothing_from_the_network(in_project, tmp_pat
 
 def test_a_revision_that_looks_like_an_option_is_refused(in_project):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}.plots", "--rev=--all"]
+    cmd = [sys.executable, "-m", plots.__name__, "--rev=--all"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("plots: --rev '--all' is not a revision")
