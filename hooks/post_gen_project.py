@@ -140,5 +140,6 @@ if __name__ == "__main__":
   cd {Path.cwd().name}
   pip install torch==2.13.0        # or the torch build for your GPU
   pip install -e '.[dev]'
+  make hooks                       # Git hooks: ruff on commit, dvc push on push, dvc checkout on checkout
   dvc repro                        # curate -> split -> decontaminate -> train -> merge -> evaluate
   dvc metrics show""")

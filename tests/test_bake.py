@@ -18,8 +18,8 @@ MODULES = [
     "gate", "lineage", "merge", "params", "plots", "progress", "release", "split", "train",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup",
     "data/ngrams", "data/pii", "data/wordhash",
-    "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/gating", "evals/modeljudge",
-    "evals/reports", "evals/scoring",
+    "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/curves", "evals/gating",
+    "evals/modeljudge", "evals/reports", "evals/scoring",
     "model/__init__", "model/embedded",
 ]  # fmt: skip
 TESTS = [

@@ -1,5 +1,6 @@
 """Every dvc.yaml plot drawn as a picture a person can read, and DVC's page made to work offline."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -48,15 +49,23 @@ def write_plot_files(shift: float) -> None:
     Path("plots/evaluate/confusion.json").write_text(json.dumps({"confusion": confusion}))
 
 
+@contextlib.contextmanager
+def inside(path: Path):
+    cwd = Path.cwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A Git + DVC repository with this project's dvc.yaml: one committed run, a changed workspace."""
     root = tmp_path_factory.mktemp("plots")
     shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
-    cwd = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         for cmd in (["git", "init", "--quiet", "--initial-branch", "main"], ["dvc", "init", "--quiet"]):
             subprocess.run(cmd, check=True)
         write_plot_files(0.0)
@@ -65,9 +74,15 @@ def project(tmp_path_factory) -> Path:
             ["git", "-c", "user.name=t", "-c", "user.email=t@e.io", "commit", "-qm", "run 1"], check=True
         )
         write_plot_files(0.25)
-    finally:
-        os.chdir(cwd)
     return root
+
+
+@pytest.fixture(scope="module")
+def drawn(project) -> tuple[list[plots.Plot], Path]:
+    """`python -m PACKAGE.plots --html` in the project, once for the tests that read what it drew."""
+    out = project / "reports" / "plots"
+    with inside(project):
+        return plots.main([], out, html=True), out
 
 
 @pytest.fixture
@@ -89,24 +104,23 @@ def flat(groups: list[list[str]]) -> list[str]:
     return [t for g in groups for t in g]
 
 
-def test_every_plot_in_dvc_yaml_is_drawn_and_listed(in_project, tmp_path):
-    drawn = plots.main([], tmp_path, html=False)
+def test_every_plot_in_dvc_yaml_is_drawn_and_listed(drawn):
+    drawn, out = drawn
     files = {p.file for p in drawn if p.file}
     assert files == {
         "training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg", "train-plots-metrics-loss.svg",
         "train-plots-metrics-eval-loss.svg", "train-plots-metrics-learning-rate.svg",
     }  # fmt: skip
-    assert all((tmp_path / f).read_text().startswith("<svg") for f in files)
-    index = (tmp_path / "index.md").read_text()
+    assert all((out / f).read_text().startswith("<svg") for f in files)
+    index = (out / "index.md").read_text()
     assert all(f"]({f})" in index for f in files)
     assert "Not drawn (a single value, not a curve): `plots/train/plots/metrics/train/runtime.tsv`" in index
     primary = {p.file for p in drawn if p.primary}
     assert primary == {"training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg"}
 
 
-def test_the_loss_chart_tells_train_from_eval_on_real_axes(in_project, tmp_path):
-    plots.main([], tmp_path, html=False)
-    chart = tmp_path / "training-loss.svg"
+def test_the_loss_chart_tells_train_from_eval_on_real_axes(drawn):
+    chart = drawn[1] / "training-loss.svg"
     assert flat(texts(chart, "role-title-text")) == ["Training loss"]
     assert flat(texts(chart, "role-axis-title")) == ["step", "loss"]
     assert flat(texts(chart, "role-legend-label")) == ["train", "eval"]
@@ -128,9 +142,8 @@ def test_a_diff_tells_revisions_apart_by_dash(in_project, tmp_path):
     assert "stroke-dasharray" in chart.read_text()
 
 
-def test_pass_rates_are_percent_bars_per_bucket_and_model(in_project, tmp_path):
-    plots.main([], tmp_path, html=False)
-    chart = tmp_path / "evaluate-buckets.svg"
+def test_pass_rates_are_percent_bars_per_bucket_and_model(drawn):
+    chart = drawn[1] / "evaluate-buckets.svg"
     assert flat(texts(chart, "role-axis-title")) == ["pass rate", "set/bucket"]
     assert flat(texts(chart, "role-legend-label")) == ["base", "finetuned"]
     labels = flat(texts(chart, "role-axis-label"))
@@ -139,16 +152,14 @@ def test_pass_rates_are_percent_bars_per_bucket_and_model(in_project, tmp_path):
     assert values.count("75%") == 4 and values.count("0%") == 4  # every bar carries its value
 
 
-def test_the_confusion_matrix_prints_its_counts(in_project, tmp_path):
-    plots.main([], tmp_path, html=False)
-    chart = tmp_path / "evaluate-confusion.svg"
+def test_the_confusion_matrix_prints_its_counts(drawn):
+    chart = drawn[1] / "evaluate-confusion.svg"
     assert flat(texts(chart, "role-axis-title")) == ["reference answer", "model answer"]
     assert sorted(flat(texts(chart, "mark-text", "role-mark")), key=int) == ["1", "1", "4", "6"]
 
 
-def test_the_interactive_page_loads_nothing_from_the_network(in_project, tmp_path):
-    plots.main([], tmp_path, html=True)
-    page = (tmp_path / "html" / "index.html").read_text()
+def test_the_interactive_page_loads_nothing_from_the_network(drawn):
+    page = (drawn[1] / "html" / "index.html").read_text()
     assert "vegaEmbed(" in page and "vega-lite" in page  # DVC's plot divs, the inlined library
     assert (
         "<script src" not in page and "cdn.jsdelivr" not in page

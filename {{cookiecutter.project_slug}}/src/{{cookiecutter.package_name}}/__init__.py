@@ -25,7 +25,7 @@ Shared by them:
     data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
                    ngrams, wordhash, coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge; showing
-                   them: charts (DVC plots to SVG), comment (a report that fits one PR comment)
+                   them: charts and curves (DVC plots to SVG), comment (a report that fits one PR comment)
     model/         the embedded tiny base model and its chat template
 
 A stage never imports another stage: facts travel between stages as files.
