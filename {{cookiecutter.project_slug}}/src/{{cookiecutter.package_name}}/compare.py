@@ -132,9 +132,9 @@ def charts(revs: list[str], out: Path) -> tuple[str, str, int]:
         drawn = plots.render_all(revs, out, labels={"workspace": "this"})
     except UserError as e:
         return f"The charts could not be drawn: {e}", "", 0
-    main = [f"![{p.title}]({p.file})" for p in drawn if p.file and p.primary]
+    shown = [f"![{p.title}]({p.file})" for p in drawn if p.file and p.primary]
     more = [f"![{p.title}]({p.file})" for p in drawn if p.file and not p.primary]
-    return "\n".join(main) or "No plots.", "\n".join(more), len(more)
+    return "\n".join(shown) or "No plots.", "\n".join(more), len(more)
 
 
 def main(base: str, out: Path, full_report_url: str | None = None) -> str:
