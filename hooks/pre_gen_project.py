@@ -1,9 +1,15 @@
-"""Reject answers that would bake a broken project, with one line saying what is expected."""
+"""Reject answers that would bake a broken project, with one line saying what is expected.
+
+Free text (names, description, email, base model) may hold quotes, backslashes, '#' or ':':
+every file that carries it escapes it (YAML and TOML double-quoted strings), so the baked
+project parses and holds the exact answer. What no file can hold is refused here.
+"""
 
 import json
 import keyword
 import re
 import sys
+import unicodedata
 
 ANSWERS = {  # as JSON in raw strings: an answer with quotes or backslashes cannot break this file
     "project_name": json.loads(r""" {{ cookiecutter.project_name | tojson }} """),
@@ -15,10 +21,23 @@ ANSWERS = {  # as JSON in raw strings: an answer with quotes or backslashes cann
     "base_model": json.loads(r""" {{ cookiecutter.base_model | tojson }} """),
     "dvc_remote_url": json.loads(r""" {{ cookiecutter.dvc_remote_url | tojson }} """),
 }
+TEXT = ("project_name", "description", "author_name", "author_email", "base_model", "dvc_remote_url")
+# A password (scheme://user:password@host), or a token as the user of an HTTP URL, would land in
+# .dvc/config, which Git tracks. A bare user name (ssh://git@host) is fine.
+CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@|(https?|webdavs?)://[^/@\s]+@)")
+
+
+def unprintable(text: str) -> str | None:
+    """The first control character (newline, tab, ...) or lone surrogate in `text`."""
+    return next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
 
 
 def problem(answers: dict) -> str:
     slug, package = answers["project_slug"], answers["package_name"]
+    for field in TEXT:
+        bad = unprintable(answers[field])
+        if bad is not None:
+            return f"{field} {answers[field]!r} contains the control character {bad!r}: expected one line"
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", slug):
         return (
             f"project_slug {slug!r} is not valid: expected lowercase letters and digits separated "
@@ -36,11 +55,14 @@ def problem(answers: dict) -> str:
             f"base_model {answers['base_model']!r} is not valid: expected 'embedded', a Hub id such "
             "as 'Qwen/Qwen2.5-0.5B-Instruct' or a local directory, without spaces"
         )
-    if not answers["dvc_remote_url"].strip():
+    url = answers["dvc_remote_url"]
+    if not url.strip():
         return "dvc_remote_url is empty: expected a path or URL for the DVC remote"
-    for field in ("project_name", "description", "author_name", "dvc_remote_url"):
-        if any(c in answers[field] for c in '"\\\n'):
-            return f"{field} {answers[field]!r} contains a quote, backslash or newline: expected plain text"
+    if CREDENTIALS.match(url):
+        return (
+            "dvc_remote_url holds credentials (user:password@ or a token): they would go into Git; give the "
+            "URL without them and set them later with `dvc remote modify --local storage ...`"
+        )
     return ""
 
 

@@ -169,7 +169,10 @@ def test_compare_report_against_the_previous_version(reproduced):
     run(["make", "compare", f"BASE={SLUG}@v1.0.0"], cwd=reproduced)
     report = (reproduced / "reports" / "compare" / "report.md").read_text()
     assert "**Gate: PASSED**" in report and "train.sft.seed" in report
-    assert "| golden/scan_verdict |" in report and (reproduced / "reports" / "compare" / "loss.svg").exists()
+    assert (
+        "| golden/scan_verdict |" in report
+        and (reproduced / "reports" / "compare" / "training-loss.svg").exists()
+    )
 
 
 def test_experiments_run_from_the_command_line(reproduced):

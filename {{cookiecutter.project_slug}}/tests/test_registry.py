@@ -66,8 +66,8 @@ def test_compare_shows_both_runs_params_and_the_gate(repo):
     assert "| golden/all | 0.90 | 0.70 | -0.20 |" in report
     assert "| golden/verdict | 0.90 | 0.70 | -0.20 |" in report
     assert "train.sft.num_train_epochs" in report  # from `dvc params diff`
-    svg = Path("reports/compare/loss.svg").read_text()
-    assert svg.count("<polyline") == 2 and "train (main)" in svg and "train (this)" in svg
+    svg = Path("reports/compare/training-loss.svg").read_text()
+    assert ">main<" in svg and ">this<" in svg  # both revisions' curves, named in the legend
 
 
 def test_release_refuses_without_a_clean_tree_a_valid_version_or_a_passed_gate(repo):

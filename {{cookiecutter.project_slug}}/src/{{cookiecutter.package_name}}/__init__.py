@@ -11,7 +11,8 @@ Stages, one module each, in pipeline order (`python -m PACKAGE.<stage>`):
 
 Commands around the pipeline:
     gate           exit non-zero when the golden gate fails (what CI calls)
-    compare        the pull-request report against another revision
+    compare        the pull-request report against the base branch and the last release
+    plots          every dvc.yaml plot as SVG, and DVC's interactive page made to work offline
     release        gate, lineage record and registry tag for a model version
     estimate       memory and compute per training method, before spending money
     demo_data      the generated demo dataset (standard library only)
@@ -23,10 +24,11 @@ Shared by them:
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
                    ngrams, wordhash, coverage
-    evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot;
-                   evalset (read eval items, reject bad lines), generation (answer and judge),
-                   fewshot (the prompted baseline), general (general-skill probes),
-                   toolcalls (find and judge tool calls)
+    evals/         judging answers: checks, scoring, gating, reports, modeljudge; evalset (read
+                   eval items, reject bad lines), generation (answer and judge), fewshot (the
+                   prompted baseline), general (general-skill probes), toolcalls (find and judge
+                   tool calls); showing them: charts and curves (DVC plots to SVG), comment
+                   (a report that fits one PR comment)
     model/         the embedded tiny base model and its chat template
 
 A stage never imports another stage: facts travel between stages as files.
