@@ -16,7 +16,7 @@ MODULES = [
     "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
     "gate", "lineage", "merge", "params", "progress", "release", "split", "train",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
-    "data/pii", "data/wordhash",
+    "data/pii", "data/wordhash", "data/dedup", "data/filters", "data/sources", "data/texts",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/svgplot",
     "model/__init__", "model/embedded",
@@ -24,12 +24,13 @@ MODULES = [
 TESTS = [
     "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
     "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_registry", "test_scoring",
-    "test_split", "test_training",
+    "test_split", "test_training", "test_hygiene", "test_sources",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc", "bench/data_stages.py",
+    "data/knowledge_points.yaml",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),

@@ -21,8 +21,9 @@ Shared by them:
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
-    data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
-                   ngrams, wordhash, coverage
+    data/          rows: jsonl, sources (every input file kind), chat (the conversation
+                   contract), formats, filters and dedup (curate's row steps), pii, neardup,
+                   ngrams, wordhash, texts (what decontamination compares), coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot
     model/         the embedded tiny base model and its chat template
 
