@@ -20,6 +20,7 @@ from .jsonl import loads
 from .pii import apply_policy
 
 Problem = tuple[str, str]
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # only such escapes can make a surrogate
 Filter = Callable[[dict], "Problem | None"]
 
 
@@ -47,10 +48,11 @@ def read_record(
         return None, "", ("too_deep", "nested deeper than the JSON reader allows (about 1000 levels)")
     if not isinstance(row, dict):
         return None, "", ("not_object", f"expected a JSON object, got {type(row).__name__}")
-    try:  # a "\\ud800" escape parses, but is no text: it cannot be written as UTF-8
-        json.dumps(row, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as e:
-        return None, "", ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
+    if _SURROGATE_ESCAPE.search(raw):  # "\\ud800" parses, but is no text: it cannot be written as UTF-8
+        try:
+            json.dumps(row, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            return None, "", ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
     kind = (detect(row) if fmt == "auto" else fmt) or ""
     row, problem = to_messages(row, fmt)
     if problem is None:

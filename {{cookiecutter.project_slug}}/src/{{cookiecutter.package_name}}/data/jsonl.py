@@ -10,10 +10,12 @@ data gives byte-identical files. Standard library only: the demo data generator 
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import UserError
 
@@ -54,10 +56,16 @@ def input_files(path: Path, suffixes: tuple[str, ...] = (".jsonl",)) -> list[Pat
     return [path]
 
 
+def open_binary(file: Path) -> BinaryIO:
+    """The file's bytes, decompressed when its name ends in .gz."""
+    return gzip.open(file, "rb") if file.name.lower().endswith(".gz") else file.open("rb")
+
+
 def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
-    """Every non-blank line of `path` (a file or a directory of *.jsonl); blank ones are counted."""
+    """Every non-blank line of `path` (a file, maybe gzipped, or a directory of *.jsonl); blank ones
+    are counted. Binary files iterate split at b"\\n" only: the one place lines are cut."""
     for file in input_files(path):
-        with file.open("rb") as f:
+        with open_binary(file) as f:
             for number, line in enumerate(f, start=1):
                 if line.strip():
                     yield str(file), number, line.rstrip(b"\r\n")

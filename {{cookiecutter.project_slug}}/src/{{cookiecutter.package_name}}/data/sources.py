@@ -14,16 +14,15 @@ numbered from 0 like a dataframe index).
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
-from .jsonl import MissingInput, has_suffix
+from .jsonl import MissingInput, has_suffix, open_binary, read_lines
 
 Item = tuple[str, str, int, bytes]  # (file, "line" or "row", number, JSON bytes)
 LINES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
@@ -44,7 +43,11 @@ class Tally:
     files: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     records: int = 0  # records handed to the stage: lines, array elements, Parquet rows
-    blank_lines: int = 0
+    counts: Counter = field(default_factory=Counter)  # jsonl.read_lines counts blank lines here
+
+    @property
+    def blank_lines(self) -> int:
+        return self.counts["blank_lines"]
 
 
 def data_files(path: Path, also: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
@@ -99,44 +102,26 @@ def _count(file: Path) -> int:
             return pq.ParquetFile(file).metadata.num_rows
         except (ImportError, OSError, ValueError):
             return 0  # reading it says why, naming the file
-    if has_suffix(file, JSON):
-        data = _read(file)
-        doc = _whole(file, data)
-        return len(doc) if doc is not None else sum(1 for line in io.BytesIO(data) if line.strip())
-    try:
-        with _open(file) as f:
-            return sum(1 for line in f if line.strip())
-    except (OSError, EOFError, zlib.error) as e:
-        raise InputError(f"{file}: cannot be read ({type(e).__name__}: {e})") from None
-
-
-def _open(file: Path):
-    return gzip.open(file, "rb") if file.name.lower().endswith(".gz") else file.open("rb")
+    if has_suffix(file, JSON) and (doc := _whole(file, _read(file))) is not None:
+        return len(doc)
+    return sum(1 for _ in _lines(file, Tally()))
 
 
 def _read(file: Path) -> bytes:
     try:
-        with _open(file) as f:
+        with open_binary(file) as f:
             return f.read()
     except (OSError, EOFError, zlib.error) as e:  # a truncated or corrupt .gz
         raise InputError(f"{file}: cannot be read ({type(e).__name__}: {e})") from None
 
 
 def _lines(file: Path, tally: Tally) -> Iterator[Item]:
+    """JSON Lines through jsonl.read_lines, the one place lines are cut."""
     try:
-        with _open(file) as f:
-            yield from _numbered(str(file), f, tally)
+        for name, number, raw in read_lines(file, tally.counts):
+            yield name, "line", number, raw
     except (OSError, EOFError, zlib.error) as e:
         raise InputError(f"{file}: cannot be read ({type(e).__name__}: {e})") from None
-
-
-def _numbered(name: str, lines: Iterable[bytes], tally: Tally) -> Iterator[Item]:
-    """JSON Lines split at b"\\n" only (binary files iterate so; see jsonl.py); blank lines are counted."""
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield name, "line", number, line.rstrip(b"\r\n")
-        else:
-            tally.blank_lines += 1
 
 
 def _whole(file: Path, data: bytes) -> list | None:
@@ -158,10 +143,9 @@ def _whole(file: Path, data: bytes) -> list | None:
 
 
 def _json(file: Path, tally: Tally) -> Iterator[Item]:
-    data = _read(file)
-    doc = _whole(file, data)
-    if doc is None:
-        yield from _numbered(str(file), io.BytesIO(data), tally)
+    doc = _whole(file, _read(file))
+    if doc is None:  # JSON Lines named .json
+        yield from _lines(file, tally)
         return
     for index, element in enumerate(doc):
         yield str(file), "row", index, _encode(element)
