@@ -82,14 +82,15 @@ _PHONE_INTL = rf"(?<![0-9A-Za-z_+])\+[1-9][0-9]*+(?:[ .-]?\([0-9]++\)|[ .-]?[0-9
 # North American: (555) 123-4567, 555-123-4567, 555.123.4567 (one separator kind); area codes never
 # start with 0 or 1.
 _PHONE_NANP = (
-    rf"{_NUM_START}(?:\([2-9][0-9]{{2}}\) ?[0-9]{{3}}[ .-]"
-    rf"|[2-9][0-9]{{2}}(?P<s1>[ .-])[0-9]{{3}}(?P=s1))[0-9]{{4}}{_NUM_END}"
+    rf"{_NUM_START}(?<![0-9]:)(?:\([2-9][0-9]{{2}}\) ?[0-9]{{3}}[ .-]"
+    rf"|[2-9][0-9]{{2}}(?P<s1>[ .-])[0-9]{{3}}(?P=s1))[0-9]{{4}}{_NUM_END}(?!:[0-9])"
 )
 # Trunk-prefix national numbers (020 7946 0958, 06 12 34 56 78, 030-1234567, (020) 7946 0958): one
-# separator kind throughout, so dates like 01.11.2026 12:30 do not chain into a "number".
+# separator kind throughout, so dates like 01.11.2026 12:30 do not chain into a "number", and not
+# part of a clock time: "17:10:06 26833 18:16:14" is two times and a number ("Tel:020..." still is).
 _PHONE_TRUNK = (
-    rf"{_NUM_START}(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
-    rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}"
+    rf"{_NUM_START}(?<![0-9]:)(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
+    rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}(?!:[0-9])"
 )
 _PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_TRUNK}", re.ASCII)
 
