@@ -299,3 +299,23 @@ def test_a_duplicate_points_at_a_row_that_was_kept(make_chat):
     kept, quarantined, _ = curate(lines(original, near, again), P)
     assert [q["reason"] for q in quarantined] == ["near_duplicate", "near_duplicate"]
     assert all("'raw:1'" in q["message"] for q in quarantined)
+
+
+def test_a_row_that_breaks_the_signature_batch_costs_only_itself(make_chat, monkeypatch):
+    from {{ cookiecutter.package_name }}.data import dedup
+
+    real = dedup.Dedup.prepare
+
+    def fragile(self, rows):
+        if any("poison" in r["messages"][0]["content"] for r in rows):
+            raise MemoryError("numpy ran out")
+        return real(self, rows)
+
+    monkeypatch.setattr(dedup.Dedup, "prepare", fragile)
+    kept, quarantined, _ = curate(
+        lines(make_chat("one", "a"), make_chat("poison", "b"), make_chat("three", "c")), P
+    )
+    assert [r["id"] for r in kept] == ["raw:1", "raw:3"]
+    assert [(q["line"], q["reason"], q["message"]) for q in quarantined] == [
+        (2, "row_error", "MemoryError: numpy ran out")
+    ]

@@ -185,6 +185,19 @@ def test_an_empty_eval_set_is_never_decontaminated_against_silently(tmp_path, ma
         main(DecontaminateParams(), tmp_path / "split", [golden], tmp_path / "out", tmp_path / "m.json")
 
 
+def test_a_set_of_only_unreadable_items_stops_the_stage_even_when_warning(tmp_path, make_chat):
+    write(tmp_path / "split" / "train.jsonl", [{"id": "r", **make_chat("q", "a")}])
+    write(tmp_path / "split" / "val.jsonl", [])
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text('{"label": 1}\n{"messages": [{"role": "user", "content": null}]}\n')
+    p = DecontaminateParams(bad_eval_items="warn")
+    with pytest.raises(
+        UserError, match=r"bench.jsonl: no readable eval items.*\(2 unreadable, listed in .*rejected.jsonl\)"
+    ):
+        main(p, tmp_path / "split", [bench], tmp_path / "out", tmp_path / "m.json")
+    assert len((tmp_path / "out" / "rejected.jsonl").read_text().splitlines()) == 2
+
+
 def test_text_benchmarks_are_split_at_newlines_only(tmp_path, make_chat):
     bench = tmp_path / "bench.txt"
     bench.write_bytes("one benchmark text\u2028that goes on past a line separator\n".encode())

@@ -23,7 +23,7 @@ Shared by them:
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, sources (every input file kind), chat (the conversation
                    contract), formats, filters and dedup (curate's row steps), pii, neardup,
-                   ngrams, wordhash, texts (what decontamination compares), coverage
+                   ngrams, wordhash, texts and evalsets (what decontamination compares), coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot
     model/         the embedded tiny base model and its chat template
 

@@ -72,7 +72,7 @@ class Curator:
         items = iter(items)
         while batch := list(islice(items, BATCH)):
             screened = [self.screen(item) for item in batch]
-            prepared = iter(self.dedup.prepare([row for row, problem in screened if problem is None]))
+            prepared = iter(self.prepare([row for row, problem in screened if problem is None]))
             for item, (row, problem) in zip(batch, screened, strict=True):
                 if problem is None:
                     problem = self.admit(row, next(prepared))
@@ -100,7 +100,22 @@ class Curator:
         except Exception as e:  # noqa: BLE001 - counted and kept in quarantine, never silent
             return row, _crashed(e)
 
+    def prepare(self, rows: list[dict]) -> list:
+        """Near-duplicate signatures for a batch; should one row break the batch, each on its own."""
+        try:
+            return self.dedup.prepare(rows)
+        except Exception:  # noqa: BLE001 - find the row at fault instead of losing the batch
+            return [self._prepare_one(row) for row in rows]
+
+    def _prepare_one(self, row: dict):
+        try:
+            return self.dedup.prepare([row])[0]
+        except Exception as e:  # noqa: BLE001
+            return e
+
     def admit(self, row: dict, prepared) -> Problem | None:
+        if isinstance(prepared, Exception):
+            return _crashed(prepared)
         try:
             return self.dedup.admit(row, prepared)
         except Exception as e:  # noqa: BLE001

@@ -30,79 +30,17 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
-from .data.jsonl import JsonlError, JsonlWriter, parse, write_json
+from .data.evalsets import Problem, build_index, problem_of, rejected_record
+from .data.jsonl import JsonlWriter, parse, write_json
 from .data.ngrams import EvalIndex
-from .data.sources import Item, Tally, count_items, read_items
-from .data.texts import TextError, eval_texts, row_texts
-from .errors import UserError, reported
+from .data.sources import Item, Tally, count_items, read_items, where
+from .data.texts import row_texts
+from .errors import reported
 from .progress import Progress
 
 TRAINABLE = ("train", "val")
-TEXT = (".txt",)  # benchmarks as plain text, one eval text per line
 BATCH = 2000
 _INDEX: EvalIndex | None = None  # set before forking so workers share it copy-on-write
-Problem = tuple[str, str]
-
-
-def _where(item: Item) -> str:
-    file, unit, number, _ = item
-    return f"{file}:{number}" if unit == "line" else f"{file}[{unit} {number}]"
-
-
-def _rejected(item: Item, eval_set: str, problem: Problem) -> dict:
-    file, unit, number, raw = item
-    code, message = problem
-    return {"file": file, unit: number, "set": eval_set, "reason": code, "message": message,
-            "raw": raw.decode("utf-8", "replace")}  # fmt: skip
-
-
-def _problem(e: Exception) -> Problem:
-    """Why a record cannot be read, as a reason code and a message."""
-    if isinstance(e, JsonlError):
-        return "invalid_json", str(e)
-    if isinstance(e, TextError):
-        return "bad_item", str(e)
-    if isinstance(e, UnicodeDecodeError):
-        return "invalid_utf8", f"not UTF-8 at byte {e.start}"
-    return "row_error", f"{type(e).__name__}: {str(e)[:200]}"
-
-
-def eval_records(item: Item) -> tuple[str, list[str]]:
-    """(item id, texts) of one eval record; a .txt line is its own text."""
-    where = _where(item)
-    file, _, _, raw = item
-    if file.lower().endswith(TEXT):
-        return f"{Path(file).name}:{item[2]}", [raw.decode("utf-8")]
-    row = parse(where, raw)
-    return str(row.get("id", where)), eval_texts(row)
-
-
-def build_index(p: params_mod.DecontaminateParams, against: list[Path]) -> tuple[EvalIndex, dict, list[dict]]:
-    """The index of every eval text, per-set counts, and the eval records that could not be read."""
-    index = EvalIndex(n=p.ngram, min_words=p.min_words)
-    sets: dict[str, dict] = {}
-    rejected: list[dict] = []
-    for path in against:
-        name = path.stem if path.is_file() else path.name
-        counts = sets.setdefault(name, {"items": 0, "rejected": 0, "texts_indexed": 0, "too_short": 0})
-        indexed, short = len(index.items), index.skipped_short
-        for item in read_items(path, Tally(), also=TEXT):
-            try:
-                item_id, texts = eval_records(item)
-            except Exception as e:  # noqa: BLE001 - reported with its file:line, never silent
-                rejected.append(_rejected(item, name, _problem(e)))
-                counts["rejected"] += 1
-                continue
-            index.add(name, item_id, texts)
-            counts["items"] += 1
-        counts["texts_indexed"] += len(index.items) - indexed
-        counts["too_short"] += index.skipped_short - short
-        if not counts["items"] and not counts["rejected"]:
-            raise UserError(
-                f"{path}: no eval items, so nothing would be checked against it; fill it, or take it "
-                "out of the decontaminate stage (--against in dvc.yaml, or decontaminate.benchmarks)"
-            )
-    return index, sets, rejected
 
 
 def _match(job: tuple[list[Item], float]) -> list[tuple[Problem | None, list]]:
@@ -114,11 +52,11 @@ def _match(job: tuple[list[Item], float]) -> list[tuple[Problem | None, list]]:
     texts, problems = [], []
     for item in items:
         try:
-            texts.append(row_texts(parse(_where(item), item[3])))
+            texts.append(row_texts(parse(where(item), item[3])))
             problems.append(None)
         except Exception as e:  # noqa: BLE001
             texts.append([])
-            problems.append(_problem(e))
+            problems.append(problem_of(e))
     return list(zip(problems, _INDEX.match_rows(texts, threshold), strict=True))
 
 
@@ -172,33 +110,19 @@ def main(
     preferences: Path | None = None,
 ) -> dict:
     start = time.time()
-    index, sets, bad_eval = build_index(p, against + [Path(b) for b in p.benchmarks])
     with JsonlWriter(out / "rejected.jsonl") as rejected_file:
-        for record in bad_eval:
-            rejected_file.write(record)
-        if bad_eval and p.bad_eval_items == "fail":
-            raise UserError(
-                f"{len(bad_eval)} eval item(s) could not be read, so training rows were not checked against "
-                f"them (first: {_where_of(bad_eval[0])}: {bad_eval[0]['message']}); they are listed in "
-                f"{out / 'rejected.jsonl'} (decontaminate.bad_eval_items=fail)"
-            )
+        index, sets = build_index(p, against + [Path(b) for b in p.benchmarks], rejected_file)
         inputs = {name: split / f"{name}.jsonl" for name in TRAINABLE}
         if preferences is not None:
             inputs["preferences"] = preferences
         report = _clean(p, index, inputs, out, rejected_file)
     report["eval_sets"] = sets
-    report["rejected_eval_items"] = len(bad_eval)
+    report["rejected_eval_items"] = sum(c["rejected"] for c in sets.values())
     report["eval_texts_indexed"] = len(index.items)
     report["eval_texts_too_short"] = index.skipped_short
     report["seconds"] = round(time.time() - start, 3)
     write_json(metrics, report)
     return report
-
-
-def _where_of(record: dict) -> str:
-    return (
-        f"{record['file']}:{record['line']}" if "line" in record else f"{record['file']}[row {record['row']}]"
-    )
 
 
 def _clean(
@@ -216,17 +140,17 @@ def _clean(
                 for item, (problem, found) in scan(read_items(path, Tally()), index, threshold, num_proc):
                     progress.update()
                     if problem is not None:
-                        rejected_file.write(_rejected(item, name, problem))
+                        rejected_file.write(rejected_record(item, name, problem))
                         counts["rejected"] += 1
                     elif not found:
                         kept_file.write_line(item[3])  # byte for byte as it was read
                         counts["kept"] += 1
                     else:
-                        where = _where(item)
-                        row = parse(where, item[3])
+                        at = where(item)
+                        row = parse(at, item[3])
                         matched = [{"eval_set": s, "id": i, "overlap": score} for s, i, score in found]
                         removed_file.write(
-                            {"split": name, "id": row.get("id", where), "matched": matched, "row": row}
+                            {"split": name, "id": row.get("id", at), "matched": matched, "row": row}
                         )
                         counts["removed"] += 1
                         report["removed_by_eval_set"].update({m["eval_set"] for m in matched})

@@ -50,6 +50,12 @@ class Tally:
         return self.counts["blank_lines"]
 
 
+def where(item: Item) -> str:
+    """Where a record came from, for messages: "file:line" or "file[row n]"."""
+    file, unit, number, _ = item
+    return f"{file}:{number}" if unit == "line" else f"{file}[{unit} {number}]"
+
+
 def data_files(path: Path, also: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
     """(the data files under `path`, ignored hidden files); InputError naming any unsupported file.
 
