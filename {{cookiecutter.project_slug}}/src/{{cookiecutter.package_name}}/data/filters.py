@@ -21,38 +21,39 @@ from .pii import apply_policy
 
 Problem = tuple[str, str]
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # only such escapes can make a surrogate
-Filter = Callable[[dict], "Problem | None"]
+
+
+def parse_record(raw: bytes, max_bytes: int) -> tuple[dict | None, Problem | None]:
+    """One record's bytes as a JSON object (standard JSON, UTF-8, BOM tolerated), or its problem."""
+    if len(raw) > max_bytes:
+        return None, ("line_too_long", f"{len(raw)} bytes; the limit is curate.max_line_bytes={max_bytes}")
+    try:
+        row = loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError as e:
+        return None, ("invalid_utf8", f"not UTF-8 at byte {e.start}")
+    except json.JSONDecodeError as e:
+        return None, ("invalid_json", f"{e.msg} at column {e.colno}")
+    except ValueError as e:  # NaN or Infinity, a number of more than 4300 digits
+        return None, ("invalid_json", str(e)[:200])
+    except RecursionError:
+        return None, ("too_deep", "nested deeper than the JSON reader allows (about 1000 levels)")
+    if not isinstance(row, dict):
+        return None, ("not_object", f"expected a JSON object, got {type(row).__name__}")
+    if _SURROGATE_ESCAPE.search(raw):  # "\\ud800" parses, but is no text: it cannot be written as UTF-8
+        try:
+            json.dumps(row, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            return None, ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
+    return row, None
 
 
 def read_record(
     raw: bytes, fmt: str, max_bytes: int, final_assistant: bool
 ) -> tuple[dict | None, str, Problem | None]:
     """(row in the messages format, the format it came in, None) or (None, "", problem)."""
-    if len(raw) > max_bytes:
-        return (
-            None,
-            "",
-            ("line_too_long", f"{len(raw)} bytes; the limit is curate.max_line_bytes={max_bytes}"),
-        )
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        return None, "", ("invalid_utf8", f"not UTF-8 at byte {e.start}")
-    try:
-        row = loads(text)
-    except json.JSONDecodeError as e:
-        return None, "", ("invalid_json", f"{e.msg} at column {e.colno}")
-    except ValueError as e:  # NaN or Infinity, a number of more than 4300 digits
-        return None, "", ("invalid_json", str(e)[:200])
-    except RecursionError:
-        return None, "", ("too_deep", "nested deeper than the JSON reader allows (about 1000 levels)")
-    if not isinstance(row, dict):
-        return None, "", ("not_object", f"expected a JSON object, got {type(row).__name__}")
-    if _SURROGATE_ESCAPE.search(raw):  # "\\ud800" parses, but is no text: it cannot be written as UTF-8
-        try:
-            json.dumps(row, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as e:
-            return None, "", ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
+    row, problem = parse_record(raw, max_bytes)
+    if problem:
+        return None, "", problem
     kind = (detect(row) if fmt == "auto" else fmt) or ""
     row, problem = to_messages(row, fmt)
     if problem is None:
