@@ -3,10 +3,18 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, words
-from {{ cookiecutter.package_name }}.data.texts import TextError, eval_texts, row_texts
+from {{ cookiecutter.package_name }}.data.texts import (
+    TextError,
+    eval_texts,
+    row_texts,
+)
 from {{ cookiecutter.package_name }}.decontaminate import main
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import DecontaminateParams, ParamsError, load
+from {{ cookiecutter.package_name }}.params import (
+    DecontaminateParams,
+    ParamsError,
+    load,
+)
 
 QUESTION = (
     "Scanner result for invoice_2231.pdf reports level 7 of 10 on the perimeter gateway, verdict please?"

@@ -5,7 +5,12 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.curate import BaseTokenizer, curate, load_tokenizer, main
+from {{ cookiecutter.package_name }}.curate import (
+    BaseTokenizer,
+    curate,
+    load_tokenizer,
+    main,
+)
 from {{ cookiecutter.package_name }}.data.coverage import load_manifest
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params import CurateParams, PiiParams

@@ -6,7 +6,12 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.curate import main
-from {{ cookiecutter.package_name }}.data.sources import InputError, Tally, count_items, read_items
+from {{ cookiecutter.package_name }}.data.sources import (
+    InputError,
+    Tally,
+    count_items,
+    read_items,
+)
 from {{ cookiecutter.package_name }}.params import CurateParams
 
 
