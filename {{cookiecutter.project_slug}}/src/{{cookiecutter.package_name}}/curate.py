@@ -53,6 +53,11 @@ def load_tokenizer(base_dir: Path, max_tokens: int) -> BaseTokenizer:
     return BaseTokenizer(count, max_tokens, tuple(special_tokens(tok)))
 
 
+def token_counter(base_dir: Path) -> Callable[[list[dict]], int]:
+    """Tokens of a conversation through the base model's chat template."""
+    return load_tokenizer(base_dir, max_tokens=0).count
+
+
 class Curator:
     """The per-record pipeline and what it remembers: filters in order, dedup, counters."""
 
