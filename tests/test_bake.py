@@ -102,6 +102,10 @@ def test_bake(tmp_path, context):
     raw = (project / "data" / "raw" / "demo.jsonl").read_text().splitlines()
     assert len(raw) == 903 and "raw/demo.jsonl" not in tracked_files(project)
     assert (project / "data" / "golden" / "golden.jsonl").exists()
+    # The shipped knowledge-point manifest names exactly the demo's points.
+    manifest = yaml.safe_load((project / "data" / "knowledge_points.yaml").read_text())
+    points = {(r["meta"]["bucket"], r["meta"]["knowledge_point"]) for r in map(json.loads, raw)}
+    assert {(b, kp) for b, kps in manifest.items() for kp in kps} == points
 
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
