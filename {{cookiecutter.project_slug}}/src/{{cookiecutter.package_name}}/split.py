@@ -6,7 +6,10 @@ Rows of one group (curate's near-duplicate `cluster` by default, or any meta fie
 knowledge_point) land in one split. Within each stratum (meta.bucket by default) the groups are
 ordered by a seeded hash of their key and cut at the configured ratios. Hash order, not a
 shuffle, keeps a row in its split when other rows are added later, so a test item does not
-drift into training as the data grows.
+drift into training as the data grows. Too little data stops the stage here, naming the knob,
+when val or test (with a non-zero share) would be empty, instead of failing later inside
+training or evaluation; a stratum too small for its own val or test group is a warning in
+`metrics/split.json`.
 """
 
 from __future__ import annotations
