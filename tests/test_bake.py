@@ -16,7 +16,7 @@ MODULES = [
     "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
     "gate", "lineage", "merge", "params", "progress", "release", "split", "train",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
-    "data/pii", "data/wordhash", "data/dedup", "data/evalsets", "data/filters", "data/sources", "data/texts",
+    "data/pii", "data/wordhash", "data/curator", "data/dedup", "data/evalsets", "data/filters", "data/sources", "data/texts",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/svgplot",
     "model/__init__", "model/embedded",

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }} import curate as curate_mod
-from {{ cookiecutter.package_name }}.curate import BaseTokenizer, curate, main
+from {{ cookiecutter.package_name }}.curate import main
+from {{ cookiecutter.package_name }}.data import curator as curator_mod
+from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params import (
     CurateNearDupParams,
@@ -156,8 +157,8 @@ def test_counts_add_up_and_nothing_is_lost(tmp_path, make_chat):
 def test_rows_in_is_counted_by_the_readers_and_a_lost_row_fails_the_stage(tmp_path, make_chat, monkeypatch):
     raw = tmp_path / "raw.jsonl"
     raw.write_text("".join(json.dumps(make_chat(f"q{i}", "a")) + "\n" for i in range(3)))
-    run = curate_mod.Curator.run
-    monkeypatch.setattr(curate_mod.Curator, "run", lambda self, items: list(run(self, items))[1:])
+    run = curator_mod.Curator.run
+    monkeypatch.setattr(curator_mod.Curator, "run", lambda self, items: list(run(self, items))[1:])
     with pytest.raises(UserError, match=r"read 3 records but wrote 2 kept \+ 0 quarantined = 2"):
         run_main(tmp_path, raw)
 
@@ -253,13 +254,13 @@ def test_batched_near_duplicate_signatures_change_nothing(make_chat, monkeypatch
     def outcome():
         return [
             (r and r["id"], q and (q["reason"], q["message"]))
-            for r, q in curate_mod.Curator(P).run(lines(*rows))
+            for r, q in curator_mod.Curator(P).run(lines(*rows))
         ]
 
     whole = outcome()
-    monkeypatch.setattr(curate_mod, "BATCH", 7)
+    monkeypatch.setattr(curator_mod, "BATCH", 7)
     assert outcome() == whole
-    monkeypatch.setattr(curate_mod, "BATCH", 1)
+    monkeypatch.setattr(curator_mod, "BATCH", 1)
     assert outcome() == whole
     assert {q[0] for _, q in whole if q} == {"duplicate", "invalid_json", "label_conflict", "near_duplicate"}
 

@@ -5,13 +5,9 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.curate import (
-    BaseTokenizer,
-    curate,
-    load_tokenizer,
-    main,
-)
+from {{ cookiecutter.package_name }}.curate import load_tokenizer, main
 from {{ cookiecutter.package_name }}.data.coverage import load_manifest
+from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params import CurateParams, PiiParams
 

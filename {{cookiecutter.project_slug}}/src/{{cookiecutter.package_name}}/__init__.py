@@ -22,8 +22,9 @@ Shared by them:
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, sources (every input file kind), chat (the conversation
-                   contract), formats, filters and dedup (curate's row steps), pii, neardup,
-                   ngrams, wordhash, texts and evalsets (what decontamination compares), coverage
+                   contract), formats, curator, filters and dedup (curate's per-record
+                   steps), pii, neardup, ngrams, wordhash, texts and evalsets (what
+                   decontamination compares), coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge, svgplot
     model/         the embedded tiny base model and its chat template
 
