@@ -16,8 +16,8 @@ PACKAGE = "security_triage_assistant"
 MODULES = [
     "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
     "gate", "lineage", "merge", "params", "plots", "progress", "release", "split", "train",
-    "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup",
-    "data/ngrams", "data/pii", "data/wordhash",
+    "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
+    "data/pii", "data/wordhash", "data/curator", "data/dedup", "data/evalsets", "data/filters", "data/sources", "data/texts",
     "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/curves", "evals/gating",
     "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
@@ -27,12 +27,13 @@ TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",
     "test_demo_data", "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_plots",
     "test_registry", "test_scoring", "test_split", "test_training",
-    "test_judge", "test_reports",
+    "test_judge", "test_reports", "test_hygiene", "test_sources",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc", "bench/data_stages.py",
+    "data/knowledge_points.yaml",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
@@ -108,6 +109,10 @@ def test_bake(tmp_path, context):
     raw = (project / "data" / "raw" / "demo.jsonl").read_text().splitlines()
     assert len(raw) == 903 and "raw/demo.jsonl" not in tracked_files(project)
     assert (project / "data" / "golden" / "golden.jsonl").exists()
+    # The shipped knowledge-point manifest names exactly the demo's points.
+    manifest = yaml.safe_load((project / "data" / "knowledge_points.yaml").read_text())
+    points = {(r["meta"]["bucket"], r["meta"]["knowledge_point"]) for r in map(json.loads, raw)}
+    assert {(b, kp) for b, kps in manifest.items() for kp in kps} == points
 
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)

@@ -2,7 +2,10 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.curate import curate, main
+from {{ cookiecutter.package_name }}.curate import main
+from {{ cookiecutter.package_name }}.data import curator as curator_mod
+from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
+from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params import (
     CurateNearDupParams,
     CurateParams,
@@ -13,16 +16,24 @@ P = CurateParams()
 
 
 def lines(*rows):
-    """(file, line, bytes) triples as raw_lines yields them."""
+    """(file, "line", number, bytes) records as data/sources.py yields them."""
     out = []
     for i, row in enumerate(rows, start=1):
         raw = row if isinstance(row, bytes) else (row if isinstance(row, str) else json.dumps(row)).encode()
-        out.append(("raw.jsonl", i, raw))
+        out.append(("raw.jsonl", "line", i, raw))
     return out
 
 
-def reasons(rows, p=P):
-    return [q["reason"] for q in curate(lines(*rows), p)[1]]
+def reasons(rows, p=P, tokenizer=None):
+    return [q["reason"] for q in curate(lines(*rows), p, tokenizer)[1]]
+
+
+def run_main(tmp_path, raw, p=P, **kwargs):
+    return main(p, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json", **kwargs)
+
+
+def read(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 def test_good_row_is_kept_and_normalised(make_chat):
@@ -66,10 +77,48 @@ def test_good_row_is_kept_and_normalised(make_chat):
             {"messages": [{"role": "user", "content": "x" * 30000}, {"role": "assistant", "content": "y"}]},
             "too_long",
         ),
+        (
+            {
+                "id": {"a": 1},
+                "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+            },
+            "bad_id",
+        ),
     ],
 )
 def test_each_problem_is_quarantined_with_its_reason(row, reason):
     assert reasons([row]) == [reason]
+
+
+def test_one_bad_line_never_stops_curate(make_chat):
+    good = json.dumps(make_chat("a question", "an answer"))
+    bad = [
+        '{"messages": ' + "[" * 100_000 + "]" * 100_000 + "}",  # RecursionError in the JSON reader
+        '{"id": ' + "1" * 5000 + ", " + good[1:],  # ValueError: more than 4300 digits
+        good.replace('"an answer"', "NaN"),  # json.loads accepts NaN and Infinity: standard JSON does not
+        good.replace('"an answer"', "-Infinity"),
+        good.replace("a question", "\\ud800"),  # a lone surrogate parses but is no text
+    ]
+    kept, quarantined, _ = curate(lines(*bad, good), P)
+    assert [q["reason"] for q in quarantined] == [
+        "too_deep", "invalid_json", "invalid_json", "invalid_json", "invalid_unicode"
+    ]  # fmt: skip
+    assert "4300" in quarantined[1]["message"] and "NaN is not valid JSON" in quarantined[2]["message"]
+    assert [q["line"] for q in quarantined] == [1, 2, 3, 4, 5] and len(kept) == 1
+
+
+def test_an_exception_inside_a_filter_quarantines_only_that_row(make_chat):
+    def explode(row):
+        if "boom" in row["messages"][0]["content"]:
+            raise KeyError("surprise")
+
+    kept, quarantined, curator = curate([], P)
+    curator.filters.insert(0, explode)
+    outcome = list(
+        curator.run(lines(make_chat("fine", "a"), make_chat("boom", "b"), make_chat("also fine", "c")))
+    )
+    assert [record["reason"] if record else "kept" for _, record in outcome] == ["kept", "row_error", "kept"]
+    assert outcome[1][1]["message"] == "KeyError: 'surprise'"
 
 
 def test_message_names_the_field_and_what_was_expected():
@@ -97,19 +146,38 @@ def test_counts_add_up_and_nothing_is_lost(tmp_path, make_chat):
     raw.mkdir()
     good = [json.dumps(make_chat(f"q{i}", f"a{i}")) for i in range(20)]
     (raw / "a.jsonl").write_text("\n".join(good + ["{bad", "", good[0]]) + "\n")
-    report = main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    report = run_main(tmp_path, raw)
     assert (report["rows_in"], report["kept"], report["quarantined"], report["blank_lines"]) == (22, 20, 2, 1)
     assert report["quarantined_by_reason"] == {"duplicate": 1, "invalid_json": 1}
-    quarantine = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    quarantine = read(tmp_path / "out" / "quarantine.jsonl")
     assert [(q["line"], q["raw"]) for q in quarantine] == [(21, "{bad"), (23, good[0])]
     assert json.loads((tmp_path / "m.json").read_text())["rows_in"] == 22
+
+
+def test_rows_in_is_counted_by_the_readers_and_a_lost_row_fails_the_stage(tmp_path, make_chat, monkeypatch):
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(make_chat(f"q{i}", "a")) + "\n" for i in range(3)))
+    run = curator_mod.Curator.run
+    monkeypatch.setattr(curator_mod.Curator, "run", lambda self, items: list(run(self, items))[1:])
+    with pytest.raises(UserError, match=r"read 3 records but wrote 2 kept \+ 0 quarantined = 2"):
+        run_main(tmp_path, raw)
+
+
+def test_empty_input_says_so_and_names_the_path(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    with pytest.raises(UserError, match=rf"no input rows in {raw}: no data files"):
+        run_main(tmp_path, raw)
+    (raw / "a.jsonl").write_text("\n\n")
+    with pytest.raises(UserError, match=r"1 data file\(s\), all empty \(2 blank lines\)"):
+        run_main(tmp_path, raw)
 
 
 def test_mostly_garbage_input_fails_loudly(tmp_path, make_chat):
     raw = tmp_path / "raw.jsonl"
     raw.write_text("\n".join(["{bad"] * 5 + [json.dumps(make_chat("q", "a"))]) + "\n")
-    with pytest.raises(SystemExit, match=r"83% of 6 rows quarantined.*invalid_json \(5\).*quarantine.jsonl"):
-        main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    with pytest.raises(UserError, match=r"83% of 6 rows quarantined.*invalid_json \(5\).*quarantine.jsonl"):
+        run_main(tmp_path, raw)
 
 
 def test_alpaca_and_sharegpt_rows_are_converted_and_counted(tmp_path, make_chat):
@@ -120,11 +188,10 @@ def test_alpaca_and_sharegpt_rows_are_converted_and_counted(tmp_path, make_chat)
     bad_sharegpt = {"conversations": [{"from": "robot", "value": "hi"}]}
     (raw / "a.jsonl").write_text(json.dumps(alpaca) + "\n" + json.dumps(make_chat("q", "a")) + "\n")
     (raw / "s.jsonl").write_text(json.dumps(sharegpt) + "\n" + json.dumps(bad_sharegpt) + "\n")
-    lenient = CurateParams(max_quarantine_share=0.5)
-    report = main(lenient, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    report = run_main(tmp_path, raw, CurateParams(max_quarantine_share=0.5))
     assert report["rows_by_format"] == {"alpaca": 1, "messages": 1, "sharegpt": 1}
     assert report["quarantined_by_reason"] == {"unknown_role": 1}
-    rows = [json.loads(x) for x in (tmp_path / "out" / "curated.jsonl").read_text().splitlines()]
+    rows = read(tmp_path / "out" / "curated.jsonl")
     assert rows[0]["messages"] == [
         {"role": "user", "content": "Refang this\n\na[.]b[.]com"},
         {"role": "assistant", "content": "a.b.com"},
@@ -144,11 +211,9 @@ def test_forced_format_rejects_other_shapes():
 def test_over_long_lines_and_token_limit_are_quarantined_not_truncated(make_chat):
     p = CurateParams(max_line_bytes=200)
     assert reasons([make_chat("x" * 300, "y")], p) == ["line_too_long"]
+    words = BaseTokenizer(lambda messages: sum(len(m["content"].split()) for m in messages), max_tokens=4)
     kept, quarantined, _ = curate(
-        lines(make_chat("short", "ok"), make_chat("one two three four five six", "ok")),
-        P,
-        count_tokens=lambda messages: sum(len(m["content"].split()) for m in messages),
-        max_tokens=4,
+        lines(make_chat("short", "ok"), make_chat("one two three four five six", "ok")), P, words
     )
     assert len(kept) == 1 and quarantined[0]["reason"] == "too_long"
     assert "7 tokens with the chat template; train.sft.max_length is 4" in quarantined[0]["message"]
@@ -156,8 +221,8 @@ def test_over_long_lines_and_token_limit_are_quarantined_not_truncated(make_chat
 
 def test_pii_policies(make_chat):
     row = make_chat("Mail me at jane.doe@example.com", "Will do")
-    kept, _, counts = curate(lines(row), P)
-    assert kept[0]["messages"][0]["content"] == "Mail me at [EMAIL]" and counts["pii:email"] == 1
+    kept, _, curator = curate(lines(row), P)
+    assert kept[0]["messages"][0]["content"] == "Mail me at [EMAIL]" and curator.pii.by_type["email"] == 1
     drop = CurateParams(pii=PiiParams(policy="drop"))
     assert reasons([row], drop) == ["pii"]
     report = CurateParams(pii=PiiParams(policy="report"))
@@ -179,16 +244,37 @@ def test_near_duplicates_are_quarantined_or_clustered(make_chat):
     assert quarantined == [] and [r["cluster"] for r in kept] == ["raw:1", "raw:1", "raw:3"]
 
 
+def test_batched_near_duplicate_signatures_change_nothing(make_chat, monkeypatch):
+    # Signatures are computed per batch of records; which row is kept must not depend on the batch size.
+    base = " ".join(f"w{i}" for i in range(30))
+    rows = [make_chat(f"{base} {i % 7} {i % 5}", "a" if i % 3 else "b") for i in range(60)]
+    rows[10] = rows[3]  # an exact duplicate
+    rows[11] = "{broken"
+
+    def outcome():
+        return [
+            (r and r["id"], q and (q["reason"], q["message"]))
+            for r, q in curator_mod.Curator(P).run(lines(*rows))
+        ]
+
+    whole = outcome()
+    monkeypatch.setattr(curator_mod, "BATCH", 7)
+    assert outcome() == whole
+    monkeypatch.setattr(curator_mod, "BATCH", 1)
+    assert outcome() == whole
+    assert {q[0] for _, q in whole if q} == {"duplicate", "invalid_json", "label_conflict", "near_duplicate"}
+
+
 def test_coverage_flags_points_with_too_few_distinct_prompts(tmp_path, make_chat):
-    rows = [make_chat(f"question {i}", "a", bucket="b", knowledge_point="rich") for i in range(4)]
+    rows = [make_chat(f"question {i}", "a", bucket="b", knowledge_point="rich") for i in range(5)]
     rows += [make_chat("same", "a", bucket="b", knowledge_point="thin")] * 2
     raw = tmp_path / "raw.jsonl"
     raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    report = main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
-    assert report["coverage_flagged"] == ["b/thin"]
+    report = run_main(tmp_path, raw)
+    assert report["coverage_flagged"] == ["b/thin"] and report["required_points_flagged"] == []
     table = (tmp_path / "reports" / "coverage.md").read_text()
-    assert "| b | rich | 4 | 4 | 0% |  |" in table
-    assert "| b | thin | 1 | 1 | 50% | too few cards |" in table
+    assert "| b | rich | no | 5 | 5 | 5 | 0% |  |" in table
+    assert "| b | thin | no | 5 | 1 | 1 | 50% | too few cards |" in table
 
 
 def test_ids_surrogates_and_meta_are_validated_not_crashed_on(make_chat):
@@ -214,3 +300,23 @@ def test_a_duplicate_points_at_a_row_that_was_kept(make_chat):
     kept, quarantined, _ = curate(lines(original, near, again), P)
     assert [q["reason"] for q in quarantined] == ["near_duplicate", "near_duplicate"]
     assert all("'raw:1'" in q["message"] for q in quarantined)
+
+
+def test_a_row_that_breaks_the_signature_batch_costs_only_itself(make_chat, monkeypatch):
+    from {{ cookiecutter.package_name }}.data import dedup
+
+    real = dedup.Dedup.prepare
+
+    def fragile(self, rows):
+        if any("poison" in r["messages"][0]["content"] for r in rows):
+            raise MemoryError("numpy ran out")
+        return real(self, rows)
+
+    monkeypatch.setattr(dedup.Dedup, "prepare", fragile)
+    kept, quarantined, _ = curate(
+        lines(make_chat("one", "a"), make_chat("poison", "b"), make_chat("three", "c")), P
+    )
+    assert [r["id"] for r in kept] == ["raw:1", "raw:3"]
+    assert [(q["line"], q["reason"], q["message"]) for q in quarantined] == [
+        (2, "row_error", "MemoryError: numpy ran out")
+    ]

@@ -3,8 +3,18 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, words
+from {{ cookiecutter.package_name }}.data.texts import (
+    TextError,
+    eval_texts,
+    row_texts,
+)
 from {{ cookiecutter.package_name }}.decontaminate import main
-from {{ cookiecutter.package_name }}.params import DecontaminateParams
+from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.params import (
+    DecontaminateParams,
+    ParamsError,
+    load,
+)
 
 QUESTION = (
     "Scanner result for invoice_2231.pdf reports level 7 of 10 on the perimeter gateway, verdict please?"
@@ -65,7 +75,7 @@ def test_planted_leaks_are_caught_and_common_phrases_are_not(tmp_path, make_chat
     assert removed["short"]["matched"][0]["eval_set"] == "golden"
     kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     assert kept == list(clean)
-    assert report["train"] == {"kept": 3, "removed": 6}
+    assert report["train"] == {"kept": 3, "removed": 6, "rejected": 0}
     assert report["removed_by_eval_set"] == {"golden": 1, "test": 5}
 
 
@@ -79,6 +89,7 @@ def test_too_short_eval_prompts_are_counted_not_matched():
 def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
     bench = tmp_path / "bench.txt"
     bench.write_text("first benchmark line that nobody should ever train on again\n\nsecond one\n")
+    unrelated = [{"id": "t", **make_chat("an unrelated test question about lunch menus", "x")}]
     rows = [{"id": f"r{i}", **make_chat(f"clean row number {i} about triage", "ok")} for i in range(4500)]
     rows[4321] = {
         "id": "leak",
@@ -87,7 +98,7 @@ def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
     rows[7] = {"id": "one_gram", **make_chat("a line that nobody should ever train on again, and more", "x")}
     write(tmp_path / "split" / "train.jsonl", rows)
     write(tmp_path / "split" / "val.jsonl", [])
-    write(tmp_path / "test.jsonl", [])
+    write(tmp_path / "test.jsonl", unrelated)
 
     def removed(**overrides):
         p = DecontaminateParams(benchmarks=[str(bench)], **overrides)
@@ -104,16 +115,142 @@ def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
 
 
 @pytest.mark.parametrize("num_proc", [1, 2])
-def test_a_broken_preference_line_is_named_not_hung_on(tmp_path, make_chat, num_proc):
+def test_a_broken_preference_line_is_rejected_not_hung_on(tmp_path, make_chat, num_proc):
     rows = [{"id": f"r{i}", **make_chat(f"row {i} about triage", "ok")} for i in range(5000)]
     write(tmp_path / "split" / "train.jsonl", rows)
     write(tmp_path / "split" / "val.jsonl", [])
-    write(tmp_path / "test.jsonl", [])
+    write(tmp_path / "test.jsonl", [{"id": "t", **make_chat("an unrelated test question about lunch", "x")}])
     prefs = tmp_path / "preferences.jsonl"
-    prefs.write_text("\n".join([json.dumps(make_chat("q", "a"))] * 4500 + ["{broken"]) + "\n")
+    pair = {"prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}]}
+    null = {**pair, "rejected": [{"role": "assistant", "content": None}]}
+    prefs.write_text(
+        "\n".join([json.dumps(pair)] * 4500 + ["{broken", json.dumps(null), json.dumps(pair)]) + "\n"
+    )
     p = DecontaminateParams(num_proc=num_proc)
-    with pytest.raises(ValueError, match=r"preferences.jsonl:4501: invalid JSON"):
-        main(p, tmp_path / "split", [tmp_path / "test.jsonl"], tmp_path / "out", tmp_path / "m.json", prefs)
+    report = main(
+        p, tmp_path / "split", [tmp_path / "test.jsonl"], tmp_path / "out", tmp_path / "m.json", prefs
+    )
+    assert report["preferences"] == {"kept": 4501, "removed": 0, "rejected": 2}
+    rejected = [json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["set"], r["reason"]) for r in rejected] == [
+        (4501, "preferences", "invalid_json"),
+        (4502, "preferences", "bad_item"),
+    ]
+    assert "preferences.jsonl:4501: invalid JSON" in rejected[0]["message"]
+    assert rejected[1]["message"] == "rejected[0].content must be a string, got NoneType"
+
+
+def test_a_malformed_eval_item_is_reported_and_fails_the_stage_unless_told(tmp_path, make_chat):
+    write(tmp_path / "split" / "train.jsonl", [{"id": "leak", **make_chat(QUESTION, "UNSAFE")}])
+    write(tmp_path / "split" / "val.jsonl", [])
+    golden = tmp_path / "golden" / "golden.jsonl"
+    golden.parent.mkdir()
+    null = {
+        "id": "g2",
+        "messages": [{"role": "user", "content": None}, {"role": "assistant", "content": "x"}],
+    }
+    good = {"id": "g4", **make_chat(QUESTION, "UNSAFE")}
+    golden.write_text(
+        "\n".join(
+            [
+                json.dumps(make_chat("fine item here", "a")),
+                json.dumps(null),
+                "[1, 2]",
+                json.dumps(good),
+                "{bad",
+            ]
+        )
+        + "\n"
+    )
+    args = (tmp_path / "split", [golden], tmp_path / "out", tmp_path / "m.json")
+    with pytest.raises(
+        UserError,
+        match=r"3 eval item\(s\) could not be read.*golden.jsonl:2: messages\[0\].content must be a string, "
+        r"got NoneType.*rejected.jsonl \(decontaminate.bad_eval_items=fail\)",
+    ):
+        main(DecontaminateParams(), *args)
+    rejected = [json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["set"], r["reason"]) for r in rejected] == [
+        (2, "golden", "bad_item"), (3, "golden", "invalid_json"), (5, "golden", "invalid_json")
+    ]  # fmt: skip
+    assert "expected a JSON object per line, got list" in rejected[1]["message"]
+    report = main(DecontaminateParams(bad_eval_items="warn"), *args)
+    assert (
+        report["rejected_eval_items"] == 3 and report["train"]["removed"] == 1
+    )  # the good items still count
+    assert report["eval_sets"]["golden"] == {"items": 2, "rejected": 3, "texts_indexed": 2, "too_short": 0}
+
+
+@pytest.mark.parametrize("kind", ["empty file", "empty dir"])
+def test_an_empty_eval_set_is_never_decontaminated_against_silently(tmp_path, make_chat, kind):
+    write(tmp_path / "split" / "train.jsonl", [{"id": "r", **make_chat("q", "a")}])
+    write(tmp_path / "split" / "val.jsonl", [])
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    if kind == "empty file":
+        (golden / "golden.jsonl").write_text("\n")
+    with pytest.raises(UserError, match=rf"{golden}: no eval items, so nothing would be checked against it"):
+        main(DecontaminateParams(), tmp_path / "split", [golden], tmp_path / "out", tmp_path / "m.json")
+
+
+def test_a_set_of_only_unreadable_items_stops_the_stage_even_when_warning(tmp_path, make_chat):
+    write(tmp_path / "split" / "train.jsonl", [{"id": "r", **make_chat("q", "a")}])
+    write(tmp_path / "split" / "val.jsonl", [])
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text('{"label": 1}\n{"messages": [{"role": "user", "content": null}]}\n')
+    p = DecontaminateParams(bad_eval_items="warn")
+    with pytest.raises(
+        UserError, match=r"bench.jsonl: no readable eval items.*\(2 unreadable, listed in .*rejected.jsonl\)"
+    ):
+        main(p, tmp_path / "split", [bench], tmp_path / "out", tmp_path / "m.json")
+    assert len((tmp_path / "out" / "rejected.jsonl").read_text().splitlines()) == 2
+
+
+def test_text_benchmarks_are_split_at_newlines_only(tmp_path, make_chat):
+    bench = tmp_path / "bench.txt"
+    bench.write_bytes("one benchmark text\u2028that goes on past a line separator\n".encode())
+    write(
+        tmp_path / "split" / "train.jsonl",
+        [{"id": "r", **make_chat("that goes on past a line separator", "a")}],
+    )
+    write(tmp_path / "split" / "val.jsonl", [])
+    report = main(DecontaminateParams(), tmp_path / "split", [bench], tmp_path / "out", tmp_path / "m.json")
+    assert report["eval_sets"]["bench"]["texts_indexed"] == 1 and report["train"]["removed"] == 0
+
+
+def test_eval_items_in_every_format_give_their_prompts():
+    assert eval_texts({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                    {"role": "assistant", "content": "a"}]}) == ["q"]  # fmt: skip
+    assert eval_texts({"instruction": "do it", "input": "x", "output": "y"}) == ["do it\n\nx"]
+    assert eval_texts(
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}
+    ) == ["q"]
+    assert eval_texts({"question": "what?", "answer": "that"}) == ["what?"]
+    assert eval_texts({"prompt": [{"role": "user", "content": "p"}], "chosen": "c"}) == ["p"]
+    with pytest.raises(TextError, match="no text to check: expected 'messages'"):
+        eval_texts({"label": 3})
+    with pytest.raises(TextError, match="conversations\\[0\\].from is 'robot'"):
+        eval_texts({"conversations": [{"from": "robot", "value": "q"}]})
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "decontaminate:\n  bad_eval_items: ignore\n",
+            "decontaminate.bad_eval_items: 'ignore' is not a choice; expected one of: fail, warn",
+        ),
+        ("decontaminate:\n  threshold: 0\n", r"decontaminate.threshold must be in \(0, 1\], got 0"),
+        ("decontaminate:\n  min_words: 2\n", "decontaminate.min_words must be >= 3, got 2"),
+        ("decontaminate:\n  num_proc: -1\n", "decontaminate.num_proc must be >= 0"),
+        ("decontaminate:\n  ngram: 0\n", "decontaminate.ngram must be >= 1, got 0"),
+    ],
+)
+def test_decontaminate_params_are_strict(tmp_path, yaml_text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ParamsError, match=message):
+        load(path)
 
 
 def test_min_words_below_the_anchor_size_is_refused():
@@ -122,6 +259,6 @@ def test_min_words_below_the_anchor_size_is_refused():
 
 
 def test_standard_preference_pairs_with_plain_strings_are_read():
-    from {{ cookiecutter.package_name }}.decontaminate import message_texts
-
-    assert message_texts({"prompt": "Q?", "chosen": "yes", "rejected": "no"}) == ["Q?", "yes", "no"]
+    assert row_texts({"prompt": "Q?", "chosen": "yes", "rejected": "no"}) == ["Q?", "yes", "no"]
+    with pytest.raises(TextError, match="expected 'messages', or a preference pair's"):
+        row_texts({"text": "x"})

@@ -71,7 +71,7 @@ def test_every_bad_line_is_rejected_with_its_reason_and_the_rest_is_kept(tmp_pat
         (2, "invalid_json"),
         (3, "invalid_json"),
         (4, "invalid_json"),
-        (5, "bad_content"),
+        (5, "invalid_json"),  # NaN is not standard JSON
         (6, "bad_content"),
         (7, "bad_turn_order"),
         (8, "bad_check"),

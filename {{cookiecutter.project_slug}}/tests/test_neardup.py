@@ -133,6 +133,19 @@ def test_add_many_answers_like_add_one_by_one():
     assert [batched.cluster_of(k) for k, _ in items] == [one_by_one.cluster_of(k) for k, _ in items]
 
 
+def test_prepare_then_add_prepared_is_add_with_the_caller_choosing_what_to_add():
+    texts = [BASE, OTHER, BASE + " ", "reset my PASSWORD!"]
+    index = NearDupIndex(NearDupParams())
+    prepared = index.prepare(texts)
+    assert index.add_prepared("a", prepared[0]) is None
+    # the caller skips "b" (e.g. an exact duplicate): it never enters the index
+    assert index.add_prepared("c", prepared[2]) == "a"
+    assert index.add_prepared("d", prepared[3]) is None
+    assert index.kept == 2 and len(index) == 3
+    single = NearDupIndex(NearDupParams())
+    assert [single.add(k, texts[i]) for k, i in (("a", 0), ("c", 2), ("d", 3))] == [None, "a", None]
+
+
 def test_add_signature_takes_precomputed_signatures():
     p = NearDupParams()
     sigs = signatures([BASE, BASE.upper()], p)

@@ -39,6 +39,7 @@ def found(text, types=PII_TYPES):
         ("US office +1 (555) 123-4567.", [("phone", "+1 (555) 123-4567")]),
         ("mobile +919876543210", [("phone", "+919876543210")]),
         ("Paris +33 6 12 34 56 78", [("phone", "+33 6 12 34 56 78")]),
+        ("Tel:020 7946 0958 at 10:00", [("phone", "020 7946 0958")]),
         ("desk (555) 123-4567 or 555.123.4567", [("phone", "(555) 123-4567"), ("phone", "555.123.4567")]),
         (
             "London 020 7946 0958, Lyon 06 12 34 56 78",
@@ -63,6 +64,10 @@ def found(text, types=PII_TYPES):
         ),
         ("pay DE89 3704 0044 0532 0130 00 now", [("iban", "DE89 3704 0044 0532 0130 00")]),
         ("pay GB82WEST12345698765432", [("iban", "GB82WEST12345698765432")]),
+        # a short token after the IBAN joins the greedy match; the valid prefix is still found
+        ("AT61 1904 3002 3457 3201 EUR", [("iban", "AT61 1904 3002 3457 3201")]),
+        ("to AT611904300234573201 EURO by Friday", [("iban", "AT611904300234573201")]),
+        ("ref ID12 AT61 1904 3002 3457 3201", [("iban", "AT61 1904 3002 3457 3201")]),
         ("aws AKIAIOSFODNN7EXAMPLE", [("secret", "AKIAIOSFODNN7EXAMPLE")]),
         (f"token {GITHUB}", [("secret", GITHUB)]),
         (f"token github_pat_{'a1B2' * 6}", [("secret", f"github_pat_{'a1B2' * 6}")]),
@@ -95,6 +100,7 @@ def test_each_type_is_detected(text, expected):
         "seen 2026-11-21 at 10:15:30",
         "2026-11-21T10:15:30Z",
         "meeting 01.11.2026 12:30",
+        "log 17:10:06 26833 18:16:14 and 12:555 123 4567",  # clock times around numbers
         "epoch ms 1763700000000",
         "uuid 550e8400-e29b-41d4-a716-446655440000",
         "mac 00:1a:2b:3c:4d:5e",
@@ -203,6 +209,30 @@ def test_policy_report_returns_row_unchanged():
     assert row is ROW
     assert row == before
     assert counts == Counter({"ip_address": 2, "email": 1})
+
+
+def test_policy_covers_every_string_of_the_row_and_counts_fields():
+    row = {
+        "id": "bob@x.io/1",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "call +44 20 7946 0958"},
+        ],
+        "meta": {"owner": {"mail": "ann@y.org"}, "ibans": ["AT61 1904 3002 3457 3201 EUR"]},
+        "source": "bob@x.io",
+    }
+    before = copy.deepcopy(row)
+    fields = Counter()
+    out, counts = apply_policy(row, "redact", NO_IP, fields)
+    assert out == {
+        "id": "[EMAIL]/1",
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "call [PHONE]"}],
+        "meta": {"owner": {"mail": "[EMAIL]"}, "ibans": ["[IBAN] EUR"]},
+        "source": "[EMAIL]",
+    }
+    assert counts == Counter({"email": 3, "phone": 1, "iban": 1})
+    assert fields == Counter({"id": 1, "messages": 1, "meta": 2, "source": 1})
+    assert row == before and out["messages"][0] is row["messages"][0]  # copies only what changed
 
 
 def test_unknown_policy_names_the_allowed_ones():

@@ -2,11 +2,13 @@ import json
 
 import pytest
 
+from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params import (
     ParamsError,
     SplitParams,
+    load,
 )
-from {{ cookiecutter.package_name }}.split import assign, main
+from {{ cookiecutter.package_name }}.split import assign, main, small_strata
 
 
 def rows(make_chat, per_bucket=100):
@@ -60,9 +62,19 @@ def test_group_by_keeps_a_knowledge_point_in_one_split(make_chat):
     assert {"train", "val", "test"} == set().union(*where.values())
 
 
-def test_ratios_must_sum_to_one(make_chat):
-    with pytest.raises(ParamsError, match="must be 1.0"):
-        assign(rows(make_chat), SplitParams(train=0.9))
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("split:\n  train: 0.9\n", r"split.train: train \+ val \+ test must be 1.0, got 1.1"),
+        ("split:\n  test: -0.1\n  train: 1.0\n", r"split.test must be in \[0, 1\], got -0.1"),
+        ("split:\n  stratify_by: 3\n", "split.stratify_by: expected str, got 3"),
+    ],
+)
+def test_split_params_are_strict(tmp_path, yaml_text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ParamsError, match=message):
+        load(path)
 
 
 def test_a_group_spanning_buckets_still_lands_in_one_split(make_chat):
@@ -76,3 +88,41 @@ def test_a_group_spanning_buckets_still_lands_in_one_split(make_chat):
         for r in part:
             where.setdefault(r["cluster"], set()).add(split)
     assert all(len(s) == 1 for s in where.values())
+
+
+def test_a_bucket_too_small_for_val_and_test_is_named_with_the_knobs(tmp_path, make_chat):
+    data = rows(make_chat) + [{"id": f"z-{i}", **make_chat(f"q z {i}", "a", bucket="z")} for i in range(3)]
+    warnings = small_strata(data, SplitParams())
+    assert warnings == [
+        "bucket 'z' has 3 group(s), none in val or test: it needs at least 6 for split.val=0.1 and "
+        "split.test=0.1 (or change split.stratify_by='bucket' / split.group_by='cluster')"
+    ]
+    src = tmp_path / "curated.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in data))
+    assert main(SplitParams(), src, tmp_path / "out", tmp_path / "m.json")["warnings"] == warnings
+    assert json.loads((tmp_path / "m.json").read_text())["warnings"] == warnings
+
+
+def test_an_empty_val_or_test_split_stops_here_naming_the_knob(tmp_path, make_chat):
+    src = tmp_path / "curated.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", **make_chat(f"q{i}", "a")}) + "\n" for i in range(4)))
+    with pytest.raises(
+        UserError,
+        match=r"the val split is empty: 4 rows are too few for split.val=0.1 .*"
+        r"set split.val: 0 and train.sft.eval_strategy: 'no'",
+    ):
+        main(SplitParams(), src, tmp_path / "out", tmp_path / "m.json")
+    with pytest.raises(
+        UserError, match=r"the test split is empty: .*split.group_by='cluster' and split.stratify_by='bucket'"
+    ):
+        main(SplitParams(train=0.5, val=0.4, test=0.1), src, tmp_path / "out", tmp_path / "m.json")
+    no_test = SplitParams(train=0.7, val=0.3, test=0.0)
+    report = main(no_test, src, tmp_path / "out", tmp_path / "m.json")  # test: 0 is a choice, not an accident
+    assert report["test"]["rows"] == 0 and report["val"]["rows"] == 1
+
+
+def test_no_rows_at_all_points_back_to_curate(tmp_path):
+    src = tmp_path / "curated.jsonl"
+    src.write_text("")
+    with pytest.raises(UserError, match=r"curated.jsonl: no rows to split; see metrics/curate.json"):
+        main(SplitParams(), src, tmp_path / "out", tmp_path / "m.json")

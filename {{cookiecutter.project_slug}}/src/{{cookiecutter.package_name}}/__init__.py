@@ -22,8 +22,10 @@ Shared by them:
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
-    data/          rows: jsonl, chat (the conversation contract), formats, pii, neardup,
-                   ngrams, wordhash, coverage
+    data/          rows: jsonl, sources (every input file kind), chat (the conversation
+                   contract), formats, curator, filters and dedup (curate's per-record
+                   steps), pii, neardup, ngrams, wordhash, texts and evalsets (what
+                   decontamination compares), coverage
     evals/         judging answers: checks, scoring, gating, reports, modeljudge; evalset (read
                    eval items, reject bad lines), generation (answer and judge), fewshot (the
                    prompted baseline), general (general-skill probes), toolcalls (find and judge

@@ -1,149 +1,47 @@
 """Curate stage: validate, convert, normalise, scan for PII and de-duplicate raw conversations.
 
-    python -m PACKAGE.curate data/raw --base models/base --out data/curated \
-        --reports reports/curate --metrics metrics/curate.json
+    python -m PACKAGE.curate data/raw --base models/base --knowledge-points data/knowledge_points.yaml \
+        --out data/curated --reports reports/curate --metrics metrics/curate.json
 
-Per line: decode (UTF-8, BOM tolerated) -> parse JSON -> convert (alpaca, sharegpt -> messages)
--> validate roles, content and turn order -> normalise text -> length in tokens through the base
-model's chat template -> PII policy -> exact duplicate -> near duplicate (MinHash + LSH).
-Nothing is lost: every rejected line goes to `quarantine.jsonl` with file:line, a reason code
-and a message, and `rows_in == kept + quarantined` is written to the metrics. Kept rows carry
-`cluster`, the id of their near-duplicate cluster, which split keeps within one split.
+Records come from data/sources.py (JSON Lines, JSON arrays, gzip, Parquet) and go through
+data/curator.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
+is lost: every rejected record goes to `quarantine.jsonl` with its file, line (or row), a reason
+code and a message; the readers count what they read, and the stage fails unless that equals
+kept + quarantined. Then coverage per knowledge point against the manifest, metrics, and the
+checks that stop the stage (`check`).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from . import params as params_mod
-from .data.chat import check_conversation, normalize_content
-from .data.coverage import Coverage, coverage_markdown
-from .data.formats import detect, to_messages
-from .data.jsonl import JsonlWriter, read_lines, write_json
-from .data.neardup import NearDupIndex
-from .data.pii import apply_policy
+from .data.coverage import Coverage, coverage_markdown, load_manifest
+from .data.curator import BaseTokenizer, Curator
+from .data.filters import special_tokens
+from .data.jsonl import JsonlWriter, write_json
+from .data.sources import Tally, count_items, read_items
+from .errors import UserError, reported
 from .lineage import resolve
-
-Problem = tuple[str, str]
-TokenCounter = Callable[[list[dict]], int]
+from .progress import Progress
 
 
-def parse_line(line: bytes, p: params_mod.CurateParams) -> tuple[dict | None, str | None, Problem | None]:
-    """(row in messages format, the format it came in, None) or (None, None, problem)."""
-    if len(line) > p.max_line_bytes:
-        return None, None, ("line_too_long", f"{len(line)} bytes; the limit is curate.max_line_bytes")
-    try:
-        text = line.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        return None, None, ("invalid_utf8", f"not UTF-8 at byte {e.start}")
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, None, ("invalid_json", f"{e.msg} at column {e.colno}")
-    if not isinstance(row, dict):
-        return None, None, ("not_object", f"expected a JSON object, got {type(row).__name__}")
-    try:  # a "\\ud800" escape parses, but is no text: it cannot be written as UTF-8
-        json.dumps(row, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as e:
-        return None, None, ("invalid_unicode", f"a lone surrogate escape ({e.reason}) in the JSON text")
-    fmt = detect(row) if p.format == "auto" else p.format
-    row, problem = to_messages(row, p.format)
-    if problem:
-        return None, None, problem
-    problem = check_conversation(row, final_assistant=p.final_assistant)
-    if problem:
-        return None, None, problem
-    for message in row["messages"]:
-        message["content"] = normalize_content(message["content"])
-    return row, fmt, None
-
-
-def content_key(row: dict) -> str:
-    canonical = json.dumps([[m["role"], m["content"]] for m in row["messages"]], ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def dedup_text(row: dict) -> str:
-    return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
-
-
-def process(
-    lines,
-    p: params_mod.CurateParams,
-    counts: Counter,
-    count_tokens: TokenCounter | None = None,
-    max_tokens: int = 0,
-) -> Iterator[tuple[dict | None, dict | None]]:
-    """(kept row, None) or (None, quarantine record) per input line, streaming: what stays in
-    memory is one hash per kept row (exact and near-duplicate indexes), not the rows."""
-    seen: dict[str, str] = {}
-    ids: set[str] = set()
-    near = NearDupIndex(p.near_dup)
-    for file, number, line in lines:
-        row, fmt, problem = parse_line(line, p)
-        if row is not None:
-            row.setdefault("id", f"{Path(file).stem}:{number}")
-            row["id"] = str(row["id"])
-            counts[f"format:{fmt}"] += 1
-            problem = _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts)
-            if problem is None:
-                row["cluster"] = near.cluster_of(row["id"])  # the first kept member's id: final already
-                yield row, None
-                continue
-        code, message = problem
-        raw = line.decode("utf-8", errors="replace")
-        yield None, {"file": file, "line": number, "reason": code, "message": message, "raw": raw}
-
-
-def curate(lines, p: params_mod.CurateParams, count_tokens: TokenCounter | None = None, max_tokens: int = 0):
-    """(kept rows, quarantined records, counters) for an iterable of (file, line, bytes), in memory."""
-    counts: Counter = Counter()
-    kept, quarantined = [], []
-    for row, record in process(lines, p, counts, count_tokens, max_tokens):
-        (kept if row is not None else quarantined).append(row if row is not None else record)
-    return kept, quarantined, counts
-
-
-def _admit(row, p, count_tokens, max_tokens, seen, ids, near, counts) -> Problem | None:
-    """The row-level filters after parsing, in order; the first that rejects wins."""
-    chars = len(dedup_text(row))
-    if chars > p.max_chars:
-        return "too_long", f"{chars} characters; the limit is curate.max_chars={p.max_chars}"
-    if count_tokens and max_tokens:
-        n = count_tokens(row["messages"])
-        if n > max_tokens:
-            return "too_long", f"{n} tokens with the chat template; train.sft.max_length is {max_tokens}"
-    redacted, found = apply_policy(row, p.pii.policy, p.pii.types)
-    counts.update({f"pii:{k}": v for k, v in found.items()})
-    if redacted is None:
-        return "pii", "contains " + ", ".join(sorted(found)) + " (curate.pii.policy=drop)"
-    row["messages"] = redacted["messages"]
-    key = content_key(row)
-    if key in seen:
-        return "duplicate", f"same messages as kept row {seen[key]!r}"
-    if row["id"] in ids:
-        return "duplicate_id", f"id {row['id']!r} is already used by a kept row; ids must be unique"
-    original = near.add(row["id"], dedup_text(row))
-    if original is not None and p.near_dup.action != "keep":
-        return "near_duplicate", f"near-duplicate of kept row {original!r}"
-    seen[key] = row["id"]  # only kept rows: a duplicate always points at a row that is in the output
-    ids.add(row["id"])
-    return None
-
-
-def token_counter(base_dir: Path) -> TokenCounter:
+def load_tokenizer(base_dir: Path, max_tokens: int) -> BaseTokenizer:
     from transformers import AutoTokenizer
 
     name, revision = resolve(base_dir)
-    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
-    return lambda messages: len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False))
+    tok = AutoTokenizer.from_pretrained(name, revision=revision)
+    count = lambda messages: len(tok.apply_chat_template(messages, tokenize=True, return_dict=False))  # noqa: E731
+    return BaseTokenizer(count, max_tokens, tuple(special_tokens(tok)))
+
+
+def token_counter(base_dir: Path) -> Callable[[list[dict]], int]:
+    """Tokens of a conversation through the base model's chat template."""
+    return load_tokenizer(base_dir, max_tokens=0).count
 
 
 def main(
@@ -152,76 +50,103 @@ def main(
     out: Path,
     reports: Path,
     metrics: Path,
-    count_tokens: TokenCounter | None = None,
-    max_tokens: int = 0,
+    tokenizer: BaseTokenizer | None = None,
+    manifest: dict | None = None,
 ) -> dict:
     start = time.time()
-    counts: Counter = Counter()
+    tally, curator, cover = Tally(), Curator(p, tokenizer), Coverage()
     reasons: Counter = Counter()
     buckets: Counter = Counter()
-    cover = Coverage()
+    progress = Progress("curate", total=count_items(raw))
     with (
         JsonlWriter(out / "curated.jsonl") as kept_file,
         JsonlWriter(out / "quarantine.jsonl") as quarantine_file,
     ):
-        for row, record in process(read_lines(raw, counts), p, counts, count_tokens, max_tokens):
-            if row is not None:
+        for row, record in curator.run(read_items(raw, tally)):
+            progress.update()
+            if record is None:
                 kept_file.write(row)
                 buckets[(row.get("meta") or {}).get("bucket", "_none")] += 1
                 cover.kept(row)
             else:
                 quarantine_file.write(record)
                 reasons[record["reason"]] += 1
-                cover.quarantined(record)
-    kept, quarantined = sum(buckets.values()), sum(reasons.values())
-    rows_in = kept + quarantined
-    points = cover.rows(p.min_cards_per_point)
+                cover.quarantined(row, record["reason"])
+    progress.finish()
+    points = cover.rows(p.min_cards_per_point, manifest)
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "coverage.md").write_text(coverage_markdown(points), encoding="utf-8")
     report = {
-        "rows_in": rows_in,
-        "kept": kept,
-        "quarantined": quarantined,
+        "rows_in": tally.records,  # counted by the readers, not derived from the outcome
+        "kept": kept_file.rows,
+        "quarantined": quarantine_file.rows,
         "quarantined_by_reason": dict(sorted(reasons.items())),
-        "blank_lines": counts["blank_lines"],
-        "rows_by_format": {
-            k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("format:")
-        },
-        "pii_found_by_type": {
-            k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("pii:")
-        },
+        "blank_lines": tally.blank_lines,
+        "files_read": len(tally.files),
+        "files_ignored": tally.ignored,
+        "rows_by_format": dict(sorted(curator.formats.items())),
+        "pii_found_by_type": dict(sorted(curator.pii.by_type.items())),
+        "pii_found_by_field": dict(sorted(curator.pii.by_field.items())),
+        "special_tokens_escaped": curator.special.escaped,
         "kept_by_bucket": dict(sorted(buckets.items())),
-        "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in points if c["flagged"]],
+        "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in points if c["flag"]],
+        "required_points_flagged": [
+            f"{c['bucket']}/{c['knowledge_point']} ({c['cards']} cards, {c['distinct_prompts']} distinct, "
+            f"min {c['min_cards']})"
+            for c in points
+            if c["required"] and c["flag"]
+        ],
         "seconds": round(time.time() - start, 3),
     }
     write_json(metrics, report)
-    share = quarantined / rows_in if rows_in else 1.0
+    check(report, p, raw, out)
+    return report
+
+
+def check(report: dict, p: params_mod.CurateParams, raw: Path, out: Path) -> None:
+    """Stop the stage (UserError: one line) when its output should not be trained on."""
+    rows_in, kept, quarantined = report["rows_in"], report["kept"], report["quarantined"]
+    if rows_in != kept + quarantined:
+        raise UserError(
+            f"read {rows_in} records but wrote {kept} kept + {quarantined} quarantined = "
+            f"{kept + quarantined}: rows were lost or invented, which is a bug in curate"
+        )
+    if rows_in == 0:
+        found = f"{report['files_read']} data file(s), all empty" if report["files_read"] else "no data files"
+        raise UserError(f"no input rows in {raw}: {found} ({report['blank_lines']} blank lines)")
+    share = quarantined / rows_in
     if share > p.max_quarantine_share:
-        top = ", ".join(f"{code} ({n})" for code, n in reasons.most_common(3)) or "no rows at all"
-        raise SystemExit(
-            f"curate: {share:.0%} of {rows_in} rows quarantined, above curate.max_quarantine_share="
+        top = ", ".join(
+            f"{code} ({n})" for code, n in Counter(report["quarantined_by_reason"]).most_common(3)
+        )
+        raise UserError(
+            f"{share:.0%} of {rows_in} rows quarantined, above curate.max_quarantine_share="
             f"{p.max_quarantine_share}; top reasons: {top}; see {out / 'quarantine.jsonl'}"
         )
-    return report
+    if report["required_points_flagged"] and p.required_points == "fail":
+        raise UserError(
+            f"required knowledge points below their minimum: {'; '.join(report['required_points_flagged'])} "
+            "(curate.required_points=fail; see reports/curate/coverage.md)"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Validate, normalise and de-duplicate raw data.")
-    parser.add_argument("raw", type=Path, help="a .jsonl file or a directory of them")
-    parser.add_argument("--base", type=Path, help="base model dir, to measure length in tokens")
+    parser.add_argument("raw", type=Path, help="a data file or a directory of them")
+    parser.add_argument("--base", type=Path, help="base model dir: length in tokens, control tokens")
+    parser.add_argument("--knowledge-points", type=Path, help="manifest of required knowledge points")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--reports", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
-    try:
+    with reported("curate"):
         params = params_mod.load(args.params)
-        counter = token_counter(args.base) if args.base else None
         max_tokens = int(params.train.sft.get("max_length", 1024))
-        r = main(params.curate, args.raw, args.out, args.reports, args.metrics, counter, max_tokens)
-    except (params_mod.ParamsError, FileNotFoundError) as e:
-        sys.exit(f"curate: {e}")
+        tokenizer = load_tokenizer(args.base, max_tokens) if args.base else None
+        manifest = load_manifest(args.knowledge_points) if args.knowledge_points else None
+        r = main(params.curate, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest)
     formats = ", ".join(f"{n} {fmt}" for fmt, n in r["rows_by_format"].items())
     print(f"curate: {r['rows_in']} in ({formats}), {r['kept']} kept, {r['quarantined']} quarantined")
-    for point in r["coverage_flagged"]:
-        print(f"curate: knowledge point {point} has too few cards (curate.min_cards_per_point)")
+    for point in r["required_points_flagged"]:
+        print(f"curate: warning: required knowledge point {point} (curate.min_cards_per_point)")

@@ -50,7 +50,9 @@ class BaseParams:
 class PiiParams:
     policy: Literal["redact", "drop", "report"] = "redact"
     """redact (typed placeholders) | drop (to quarantine) | report (count only)."""
-    types: list[str] = field(default_factory=lambda: ["email", "phone", "credit_card", "iban", "secret"])
+    types: list[Literal["email", "phone", "ip_address", "credit_card", "iban", "secret"]] = field(
+        default_factory=lambda: ["email", "phone", "credit_card", "iban", "secret"]
+    )
     """What counts as PII here; ip_address is left out by default because in security data an IP
     is usually an indicator, not a person."""
 
@@ -92,10 +94,25 @@ class CurateParams:
     """SFT rows must end with the assistant turn that is the training target."""
     max_quarantine_share: float = 0.2
     """Fail the stage when more than this share of rows is quarantined: garbage in, stop."""
-    min_cards_per_point: int = 3
+    special_tokens: Literal["quarantine", "escape"] = "quarantine"
+    """Content holding a control token of the base tokenizer (<|im_start|>...) could forge a turn:
+    quarantine the row | escape the token as text."""
+    label_conflict: Literal["quarantine", "keep"] = "quarantine"
+    """The same prompt with another answer than a kept row: quarantine it (the first is kept) |
+    keep it (data with several good answers per prompt)."""
+    min_cards_per_point: int = 5
     """Knowledge points with fewer distinct prompts are flagged in the coverage report."""
+    required_points: Literal["warn", "fail"] = "warn"
+    """What a required point of the knowledge-point manifest below its minimum does to the stage."""
     pii: PiiParams = field(default_factory=PiiParams)
     near_dup: CurateNearDupParams = field(default_factory=CurateNearDupParams)
+
+    def __post_init__(self) -> None:
+        for name in ("max_line_bytes", "max_chars", "min_cards_per_point"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.max_quarantine_share <= 1.0:
+            raise ValueError(f"max_quarantine_share must be in [0, 1], got {self.max_quarantine_share}")
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,15 @@ class SplitParams:
     group_by: str = "cluster"
     """Field whose rows stay in one split: curate's near-duplicate cluster, or a meta field such
     as knowledge_point ('' = each row alone)."""
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if abs(self.train + self.val + self.test - 1.0) > 1e-6:
+            raise ValueError(
+                f"train: train + val + test must be 1.0, got {self.train + self.val + self.test:g}"
+            )
 
 
 @dataclass(frozen=True)
@@ -125,6 +151,19 @@ class DecontaminateParams:
     """Extra eval sets that must never leak into training: JSONL conversations or .txt lines."""
     num_proc: int = 0
     """Processes to match with; 0 = one per core."""
+    bad_eval_items: Literal["fail", "warn"] = "fail"
+    """An eval item that cannot be read (listed in rejected_eval.jsonl) fails the stage | warns:
+    training rows are not checked against what could not be read."""
+
+    def __post_init__(self) -> None:
+        if self.ngram < 1:
+            raise ValueError(f"ngram must be >= 1, got {self.ngram}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.min_words < 3:  # below that the trigram anchors of short eval texts do not exist
+            raise ValueError(f"min_words must be >= 3, got {self.min_words}")
+        if self.num_proc < 0:
+            raise ValueError(f"num_proc must be >= 0 (0 = one per core), got {self.num_proc}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ import re
 import unicodedata
 
 ROLES = ("system", "user", "assistant", "tool")
+# Letters that render as nothing: Hangul fillers and the blank Braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 Problem = tuple[str, str]
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 def check_conversation(row: object, final_assistant: bool = True) -> Problem | None:
@@ -38,7 +41,17 @@ def check_conversation(row: object, final_assistant: bool = True) -> Problem | N
             return "bad_content", f"messages[{i}].content must be a string, got {type(content).__name__}"
         if not content.strip():
             return "empty_content", f"messages[{i}].content is empty"
+        if not has_visible_text(content):
+            codes = " ".join(sorted({f"U+{ord(c):04X}" for c in content if not c.isspace()}))
+            return "empty_content", f"messages[{i}].content has only invisible characters ({codes})"
     return _check_turn_order([m["role"] for m in messages], final_assistant)
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether anything but whitespace and format characters (Unicode Cf: zero-width space U+200B,
+    ZWNJ, ZWJ, BOM U+FEFF, soft hyphen U+00AD...) and blank letters is left; stops at the first
+    visible character."""
+    return any(not c.isspace() and c not in _BLANK_LETTERS and unicodedata.category(c) != "Cf" for c in text)
 
 
 def _check_turn_order(roles: list[str], final_assistant: bool) -> Problem | None:
@@ -61,7 +74,9 @@ def _check_turn_order(roles: list[str], final_assistant: bool) -> Problem | None
 def normalize_content(text: str) -> str:
     """NFC, Unix newlines, no trailing spaces: equal text compares equal after this."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    return re.sub(r"[ \t]+\n", "\n", text).strip()
+    if "\n" in text:  # the substitution scans every space: skip it on one-line text
+        text = _TRAILING_SPACE.sub("\n", text)
+    return text.strip()
 
 
 def prompt_and_reference(row: dict) -> tuple[list[dict], str]:

@@ -2,42 +2,70 @@
 
 Lines are split at b"\\n" only, on bytes: JSON text written with `ensure_ascii=False` may hold
 U+2028, U+0085 or a lone "\\r" inside a string, which `str.splitlines()` and text-mode files would
-treat as line breaks. `dumps` is the one encoding rule (sorted keys, UTF-8 as is), so equal data
-gives byte-identical files. Standard library only: the demo data generator runs before install.
+treat as line breaks. `loads` is the one decoding rule: standard JSON only, so the NaN and
+Infinity constants that Python's `json` accepts by default are refused, as they are by every
+other JSON reader. `dumps` is the one encoding rule (sorted keys, UTF-8 as is, no NaN), so equal
+data gives byte-identical files. Standard library only: the demo data generator runs before install.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import UserError
 
 Line = tuple[str, int, bytes]  # (file, line number, raw bytes without the newline)
 
 
-class JsonlError(ValueError):
+class JsonlError(UserError, ValueError):
     """A line of a file the pipeline wrote that does not hold a JSON object; names file:line."""
+
+
+class MissingInput(UserError, FileNotFoundError):
+    """An input path that does not exist, or a directory without the files a stage reads."""
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes):
+    """Standard JSON: like `json.loads`, but NaN, Infinity and -Infinity raise ValueError."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def has_suffix(file: Path, suffixes: tuple[str, ...]) -> bool:
+    """Whether the name ends with one of `suffixes`, in any case: DATA.JSONL is a .jsonl file."""
+    return file.name.lower().endswith(suffixes)
 
 
 def input_files(path: Path, suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
     """`path` itself, or every file under the directory `path` with one of `suffixes`, sorted."""
     if path.is_dir():
-        files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in suffixes)
+        files = sorted(f for f in path.rglob("*") if f.is_file() and has_suffix(f, suffixes))
         if not files:
-            raise FileNotFoundError(
-                f"{path}: no {' or '.join('*' + s for s in suffixes)} files in this directory"
-            )
+            raise MissingInput(f"{path}: no {' or '.join('*' + s for s in suffixes)} files in this directory")
         return files
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+        raise MissingInput(f"{path}: no such file or directory")
     return [path]
 
 
+def open_binary(file: Path) -> BinaryIO:
+    """The file's bytes, decompressed when its name ends in .gz."""
+    return gzip.open(file, "rb") if file.name.lower().endswith(".gz") else file.open("rb")
+
+
 def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
-    """Every non-blank line of `path` (a file or a directory of *.jsonl); blank ones are counted."""
+    """Every non-blank line of `path` (a file, maybe gzipped, or a directory of *.jsonl); blank ones
+    are counted. Binary files iterate split at b"\\n" only: the one place lines are cut."""
     for file in input_files(path):
-        with file.open("rb") as f:
+        with open_binary(file) as f:
             for number, line in enumerate(f, start=1):
                 if line.strip():
                     yield str(file), number, line.rstrip(b"\r\n")
@@ -48,10 +76,10 @@ def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
 def parse(where: str, raw: bytes | str) -> dict:
     """One line as a JSON object, or JsonlError naming `where` (file:line) and what is wrong."""
     try:
-        row = json.loads(raw)
+        row = loads(raw)
     except json.JSONDecodeError as e:
         raise JsonlError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
-    except (ValueError, RecursionError) as e:  # undecodable bytes, 5000-digit integers, deep nesting
+    except (ValueError, RecursionError) as e:  # bad bytes, NaN, 5000-digit integers, deep nesting
         raise JsonlError(f"{where}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
     if not isinstance(row, dict):
         raise JsonlError(f"{where}: expected a JSON object per line, got {type(row).__name__}")
@@ -71,8 +99,8 @@ def read_jsonl(path: Path) -> Iterator[dict]:
 
 
 def dumps(row: dict) -> str:
-    """The one encoding rule: sorted keys, non-ASCII as is, one line."""
-    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+    """The one encoding rule: sorted keys, non-ASCII as is, one line, standard JSON (no NaN)."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 class JsonlWriter:

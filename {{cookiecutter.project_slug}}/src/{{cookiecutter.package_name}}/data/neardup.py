@@ -37,6 +37,7 @@ _EMPTY = 0x27BB2EE687B0B0FD  # the one shingle of a text with no words at all
 # 0.85), where datasketch's equal weights (9 bands of 13 rows) make 40% (and 69%).
 FALSE_NEGATIVE_WEIGHT = 0.9
 _COLUMNS_PER_BLOCK = 2048  # shingles hashed per block: 128 x 2048 x 4 bytes stays in L2 cache
+Prepared = tuple[np.ndarray, list[int]]  # a text's signature and its band keys (`NearDupIndex.prepare`)
 
 
 @lru_cache(maxsize=64)
@@ -235,11 +236,21 @@ class NearDupIndex:
         """(key, match) for each (key, text), in order: `add` one by one, with signatures in batches."""
         it = iter(items)
         while batch := list(islice(it, batch_size)):
-            sigs = signatures([text for _, text in batch], self.params)
-            for (key, _), sig, bands in zip(
-                batch, sigs, _band_keys(sigs, self._bands, self._rows), strict=True
-            ):
-                yield key, self._insert(key, sig, bands)
+            for (key, _), prepared in zip(batch, self.prepare([text for _, text in batch]), strict=True):
+                yield key, self.add_prepared(key, prepared)
+
+    def prepare(self, texts: list[str]) -> list[Prepared]:
+        """Signatures and band keys of many texts in one numpy pass, for `add_prepared` later.
+
+        The batched half of `add_many`, for a caller that decides per item, in order, whether
+        to add it at all (curate skips exact duplicates before they reach this index).
+        """
+        sigs = signatures(texts, self.params)
+        return list(zip(sigs, _band_keys(sigs, self._bands, self._rows), strict=True))
+
+    def add_prepared(self, key: str, prepared: Prepared) -> str | None:
+        """`add` for an item of `prepare`: the same answer, the same state afterwards."""
+        return self._insert(key, *prepared)
 
     def cluster_of(self, key: str) -> str:
         """The cluster id of an added key: the key of its cluster's first kept member."""

@@ -4,7 +4,8 @@
     clean = redact(text, findings)            # "mail [EMAIL] or call [PHONE]"
     row, counts = apply_policy(row, "redact", types)
 
-For the curate stage, `apply_policy` handles one conversation row per call. Types: email, phone,
+For the curate stage, `apply_policy` handles one row per call: every string in it, not only the
+messages (an id, a meta field or a carried-over column can hold an address just as well). Types: email, phone,
 ip_address, credit_card, iban, secret. IP addresses are security indicators in triage data, not
 personal data, so every entry point takes `types` and a project leaves `ip_address` out where its
 data is about hosts. Defanged indicators (`192[.]168[.]1[.]5`, `hxxps://a[.]b`) are deliberately
@@ -81,14 +82,15 @@ _PHONE_INTL = rf"(?<![0-9A-Za-z_+])\+[1-9][0-9]*+(?:[ .-]?\([0-9]++\)|[ .-]?[0-9
 # North American: (555) 123-4567, 555-123-4567, 555.123.4567 (one separator kind); area codes never
 # start with 0 or 1.
 _PHONE_NANP = (
-    rf"{_NUM_START}(?:\([2-9][0-9]{{2}}\) ?[0-9]{{3}}[ .-]"
-    rf"|[2-9][0-9]{{2}}(?P<s1>[ .-])[0-9]{{3}}(?P=s1))[0-9]{{4}}{_NUM_END}"
+    rf"{_NUM_START}(?<![0-9]:)(?:\([2-9][0-9]{{2}}\) ?[0-9]{{3}}[ .-]"
+    rf"|[2-9][0-9]{{2}}(?P<s1>[ .-])[0-9]{{3}}(?P=s1))[0-9]{{4}}{_NUM_END}(?!:[0-9])"
 )
 # Trunk-prefix national numbers (020 7946 0958, 06 12 34 56 78, 030-1234567, (020) 7946 0958): one
-# separator kind throughout, so dates like 01.11.2026 12:30 do not chain into a "number".
+# separator kind throughout, so dates like 01.11.2026 12:30 do not chain into a "number", and not
+# part of a clock time: "17:10:06 26833 18:16:14" is two times and a number ("Tel:020..." still is).
 _PHONE_TRUNK = (
-    rf"{_NUM_START}(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
-    rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}"
+    rf"{_NUM_START}(?<![0-9]:)(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
+    rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}(?!:[0-9])"
 )
 _PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_TRUNK}", re.ASCII)
 
@@ -233,6 +235,21 @@ def _ipv6(text: str) -> Iterator[tuple[int, int, str]]:
             yield start, end, text[start:end]
 
 
+def _ibans(text: str, pos: int) -> Iterator[tuple[int, int, str]]:
+    """IBANs. The pattern is greedy, so a short token after an IBAN ("... 3201 EUR") joins the
+    match and breaks its checksum: a failed match is retried without its trailing groups, longest
+    first. After a failure the search resumes at the next word, where a real IBAN may start."""
+    while (m := _IBAN_RE.search(text, pos)) is not None:
+        start, found = m.start(), m.group()
+        ends = [len(found)] + [i for i in range(len(found) - 1, 0, -1) if found[i] == " "]
+        end = next((e for e in ends if iban_ok(found[:e])), None)
+        if end is None:
+            pos = start + 1
+            continue
+        yield start, start + end, found[:end]
+        pos = start + end
+
+
 def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, str]]:
     """Raw matches of one type; each pattern runs only where its gates say a match is possible.
 
@@ -257,7 +274,7 @@ def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, s
             yield from _matches(_CARD_RE, text, pos, _card_ok)
     elif kind == "iban":
         if digits >= 8 and (pos := _hinted(_IBAN_HINT, _IBAN_BACK, text)) is not None:
-            yield from _matches(_IBAN_RE, text, pos, iban_ok)
+            yield from _ibans(text, pos)
     elif kind == "phone" and digits >= 8:
         starts = [p for p in (text.find("+"), _hinted(_PHONE_HINT, _PHONE_BACK, text)) if p is not None]
         if starts := [p for p in starts if p >= 0]:
@@ -301,27 +318,55 @@ def redact(text: str, findings: list[Finding]) -> str:
     return "".join(parts)
 
 
-def apply_policy(row: dict, policy: str, types: Iterable[str] = PII_TYPES) -> tuple[dict | None, Counter]:
-    """Scan every message of a conversation row and apply a policy; never changes `row` itself.
+def strings(row: dict) -> Iterator[tuple[tuple, str]]:
+    """(path, text) of every string value in a row, in document order; dict keys are not values.
 
-    redact: the row with each finding in each message replaced by its placeholder.
+    Iterative, so a deeply nested row cannot exhaust the recursion limit here.
+    """
+    stack: list[tuple[tuple, object]] = [((), row)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def _replaced(value, path: tuple, new: str):
+    """`value` with the string at `path` replaced, copying only the containers along the path."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def apply_policy(
+    row: dict, policy: str, types: Iterable[str] = PII_TYPES, fields: Counter | None = None
+) -> tuple[dict | None, Counter]:
+    """Scan every string in a row (messages, id, meta, any other field) and apply a policy.
+
+    Never changes `row` itself. redact: the row with each finding replaced by its placeholder.
     drop: None when anything was found (the caller quarantines the row), else the row.
-    report: the row unchanged. The Counter always counts findings per type.
+    report: the row unchanged. The Counter counts findings per type; `fields`, when given, counts
+    them per top-level field ("messages", "id", "meta"...).
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown PII policy {policy!r}; allowed: {', '.join(POLICIES)}")
     kinds = check_types(types)
     counts: Counter = Counter()
-    redacted = []
-    for message in row["messages"]:
-        content = message.get("content")
-        findings = scan(content, kinds) if isinstance(content, str) else []
+    out = row
+    for path, text in list(strings(row)):
+        findings = scan(text, kinds)
+        if not findings:
+            continue
         counts.update(f.type for f in findings)
-        redacted.append({**message, "content": redact(content, findings)} if findings else message)
-    if not counts:
-        return row, counts
-    if policy == "drop":
+        if fields is not None:
+            fields[str(path[0])] += len(findings)
+        if policy == "redact":
+            out = _replaced(out, path, redact(text, findings))
+    if counts and policy == "drop":
         return None, counts
-    if policy == "redact":
-        return {**row, "messages": redacted}, counts
-    return row, counts
+    return out, counts

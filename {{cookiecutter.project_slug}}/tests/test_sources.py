@@ -1,0 +1,106 @@
+"""Every input file under data/raw is read, or the stage stops naming it: never skipped silently."""
+
+import gzip
+import json
+
+import pytest
+
+from {{ cookiecutter.package_name }}.curate import main
+from {{ cookiecutter.package_name }}.data.sources import (
+    InputError,
+    Tally,
+    count_items,
+    read_items,
+)
+from {{ cookiecutter.package_name }}.params import CurateParams
+
+
+def chats(make_chat, prefix, n):
+    return [{"id": f"{prefix}{i}", **make_chat(f"{prefix} question {i}", f"answer {i}")} for i in range(n)]
+
+
+def test_every_supported_kind_is_read(tmp_path, make_chat):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "UPPER.JSONL").write_text("".join(json.dumps(r) + "\n" for r in chats(make_chat, "u", 2)))
+    (raw / "a.ndjson").write_text("".join(json.dumps(r) + "\n" for r in chats(make_chat, "n", 2)))
+    (raw / "array.json").write_text(json.dumps(chats(make_chat, "j", 3), indent=2))
+    (raw / "one.json").write_text(json.dumps(chats(make_chat, "o", 1)[0], indent=2))
+    (raw / "lines.json").write_text("".join(json.dumps(r) + "\n" for r in chats(make_chat, "l", 2)))
+    with gzip.open(raw / "sub" / "z.jsonl.gz", "wt") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in chats(make_chat, "g", 2)))
+    rows = chats(make_chat, "p", 2)
+    rows[1].pop("id")  # a column missing from one row is null in Parquet: absent here
+    pq.write_table(pa.Table.from_pylist(rows), raw / "t.parquet")
+    (raw / ".DS_Store").write_bytes(b"\x00\x01")
+
+    assert count_items(raw) == 14
+    report = main(CurateParams(), raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    assert report["rows_in"] == report["kept"] == 14 and report["files_read"] == 7
+    assert report["files_ignored"] == [str(raw / ".DS_Store")]
+    ids = [json.loads(x)["id"] for x in (tmp_path / "out" / "curated.jsonl").read_text().splitlines()]
+    assert ids == ["u0", "u1", "n0", "n1", "j0", "j1", "j2", "l0", "l1", "o0", "g0", "g1", "p0", "t#1"]
+
+
+def test_records_from_arrays_and_parquet_are_named_by_row_index(tmp_path, make_chat):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    good = chats(make_chat, "j", 1)[0]
+    (raw / "a.json").write_text(json.dumps([good, {"messages": "no"}, 7, {"x": float("nan")}]))
+    pq.write_table(pa.Table.from_pylist([{"text": "hi"}]), raw / "b.parquet")
+    tally = Tally()
+    items = list(read_items(raw, tally))
+    assert [(unit, number) for _, unit, number, _ in items] == [
+        ("row", 0),
+        ("row", 1),
+        ("row", 2),
+        ("row", 3),
+        ("row", 0),
+    ]
+    p = CurateParams(max_quarantine_share=1.0)
+    main(p, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+    quarantine = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    assert [(q["file"].rsplit("/", 1)[1], q["row"], q["reason"]) for q in quarantine] == [
+        ("a.json", 1, "bad_messages"),
+        ("a.json", 2, "not_object"),
+        ("a.json", 3, "invalid_json"),  # NaN costs its record, not the file
+        ("b.parquet", 0, "unknown_format"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.md", b"# notes", r"notes.md: not a supported data file; expected one of \*.jsonl"),
+        ("data.csv", b"a,b", r"data.csv: not a supported data file"),
+        ("broken.json", b'[{"a": 1},', r"broken.json: not a JSON array \(Expecting value at line 1"),
+        ("cut.jsonl.gz", gzip.compress(b'{"a": 1}\n' * 100)[:-6], r"cut.jsonl.gz: cannot be read"),
+        ("bad.parquet", b"PAR1 not really", r"bad.parquet: cannot be read as Parquet"),
+    ],
+)
+def test_a_file_that_cannot_be_read_stops_the_stage_naming_it(tmp_path, make_chat, name, content, message):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "ok.jsonl").write_text(json.dumps(make_chat("q", "a")) + "\n")
+    (raw / name).write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        main(CurateParams(), raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+
+
+def test_lines_split_at_newline_only(tmp_path, make_chat):
+    # U+2028 and a lone CR inside JSON strings are characters, not line breaks (see data/jsonl.py).
+    row = make_chat("first\u2028second", "a\u0085b")
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(
+        json.dumps(row, ensure_ascii=False).encode() + b"\n\n" + json.dumps(row).encode() + b"\r\n"
+    )
+    tally = Tally()
+    items = list(read_items(path, tally))
+    assert [(number, json.loads(raw)) for _, _, number, raw in items] == [(1, row), (3, row)]
+    assert tally.records == 2 and tally.blank_lines == 1
