@@ -26,12 +26,13 @@ TESTS = [
     "conftest", "test_checks", "test_contracts", "test_curate", "test_decontaminate", "test_demo_data",
     "test_evaluate", "test_gate", "test_gguf", "test_loss_paths", "test_model", "test_neardup", "test_pii",
     "test_registry", "test_scoring",
-    "test_split", "test_training",
+    "test_split", "test_train_configs", "test_training",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
-    "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc", "bench/data_stages.py",
+    "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
+    "bench/data_stages.py", "bench/real_model.py",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),

@@ -105,7 +105,8 @@ def trained(tokenizer, path: loss_paths.LossPath, rows: list[list[dict]]) -> lis
             assistant_only_loss=path.assistant_only_loss, completion_only_loss=path.completion_only_loss,
         )  # fmt: skip
         data = Dataset.from_list([path.to_row(m) for m in rows])
-        trainer = SFTTrainer(LlamaForCausalLM(config), args=args, train_dataset=data, processing_class=tokenizer)
+        model = LlamaForCausalLM(config)
+        trainer = SFTTrainer(model, args=args, train_dataset=data, processing_class=tokenizer)
     prepared = loss_paths.clip_labels(trainer.train_dataset, tokenizer, path)
     return [loss_paths.trained_text(tokenizer, row) for row in prepared]
 

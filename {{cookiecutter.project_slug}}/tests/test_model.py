@@ -4,8 +4,8 @@ import dataclasses
 import json
 
 import pytest
-from conftest import TINY
 
+from conftest import TINY
 from {{ cookiecutter.package_name }} import lineage, merge
 from {{ cookiecutter.package_name }}.params import BaseParams, MergeParams
 
@@ -76,23 +76,24 @@ def test_merge_matches_the_trained_model_and_reloads(base_dir, tmp_path, dtype):
     assert json.loads((tmp_path / "merge.json").read_text()) == report
 
 
-def test_merge_refuses_a_damaged_adapter_and_one_for_another_base(base_dir, tmp_path):
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_merge_refuses_a_damaged_adapter(base_dir, tmp_path, dtype):
     from safetensors.torch import load_file, save_file
 
-    trained = _adapter(base_dir, tmp_path, init=False)
+    trained = _adapter(base_dir, tmp_path, init=False, dtype=dtype)
     weights = load_file(trained / "adapter_model.safetensors")
     name = sorted(k for k in weights if "lora_B" in k)[0]
     weights[name] = weights[name] * 100  # finite, loads fine, predicts something else
     save_file(weights, trained / "adapter_model.safetensors")
-    with pytest.raises(merge.MergeError, match="saved trained model against its predictions at the end of training"):
+    with pytest.raises(merge.MergeError, match="the saved trained model against its predictions at the end"):
         merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
 
 
-
-def test_merge_refuses_an_adapter_trained_on_another_base(base_dir, tmp_path):
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_merge_refuses_an_adapter_trained_on_another_base(base_dir, tmp_path, dtype):
     from {{ cookiecutter.package_name }} import base
 
-    trained = _adapter(base_dir, tmp_path, init=False)
+    trained = _adapter(base_dir, tmp_path, init=False, dtype=dtype)
     other = tmp_path / "other-base"  # same architecture and tokenizer, other weights
     base.main(BaseParams(embedded=dataclasses.replace(TINY, seed=1)), other, tmp_path / "base.json")
     info = json.loads((trained / "train_info.json").read_text())

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import UserError
+
 LINEAGE = "lineage.json"  # in the base stage's output directory
 TRAIN_INFO = "train_info.json"  # next to the trained adapter or weights
 BUILT_HERE = ("embedded", "gguf")  # sources whose weights the base stage writes into its own output
@@ -31,7 +33,10 @@ def tree_sha256(path: Path) -> str:
 
 def read_base(base_dir: Path) -> dict:
     """The base stage's record: source (embedded | gguf | local | hub), model and revision."""
-    return json.loads((base_dir / LINEAGE).read_text(encoding="utf-8"))
+    file = base_dir / LINEAGE
+    if not file.is_file():
+        raise UserError(f"{file} is missing: {base_dir} is not the base stage's output (dvc repro base)")
+    return json.loads(file.read_text(encoding="utf-8"))
 
 
 def resolve(base_dir: Path) -> tuple[str, str | None]:

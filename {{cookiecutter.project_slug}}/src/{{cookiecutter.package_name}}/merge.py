@@ -138,20 +138,20 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
     reference = probe.logits(adapted, ids)
     if not torch.isfinite(reference).all():
         raise MergeError(f"the trained model in {trained} gives non-finite logits: its weights are corrupt")
-    at_training = probe.load(trained)
+    at_training, rtol = probe.load(trained), tolerance(p, info["dtype"])
     report = {"method": info["method"], "dtype": info["dtype"]}
     if at_training is not None:  # what the model predicted in memory, before it was saved
-        report["vs_training"] = probe.compare(reference, at_training)
+        report["vs_training"] = probe.compare(reference, at_training, rtol)
     merged = adapted.merge_and_unload() if info["method"] != "full" else adapted
-    report["merged"] = probe.compare(probe.logits(merged, ids), probe.summary(reference))
+    report["merged"] = probe.compare(probe.logits(merged, ids), probe.summary(reference), rtol)
     merged.save_pretrained(out)
     tokenizer.save_pretrained(out)
     reloaded = AutoModelForCausalLM.from_pretrained(out, dtype=merged.dtype)
-    report["reloaded"] = probe.compare(probe.logits(reloaded, ids), probe.summary(reference))
+    report["reloaded"] = probe.compare(probe.logits(reloaded, ids), probe.summary(reference), rtol)
     effect = (reference - base_logits).abs().amax()
     report |= {
         "max_rel_change_vs_base": round((effect / base_logits.abs().amax()).item(), 4),
-        "rtol": tolerance(p, info["dtype"]),
+        "rtol": rtol,
         "min_top1_agreement": p.min_top1_agreement,
         "seconds": round(time.time() - start, 1),
     }

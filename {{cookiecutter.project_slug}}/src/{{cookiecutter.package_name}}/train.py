@@ -29,7 +29,7 @@ from .errors import UserError, reported
 from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
-from .training.configs import config_fields, config_of, reporters, runtime  # noqa: F401 (tests use config_fields)
+from .training.configs import config_of, reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
 METHODS = ("lora", "qlora", "full")
@@ -48,13 +48,13 @@ def load_policy(p: params_mod.TrainParams, name: str, revision: str | None, dtyp
     return AutoModelForCausalLM.from_pretrained(name, revision=revision, **kwargs)
 
 
-def sft_config(p: params_mod.TrainParams, checkpoints: Path, cuda: bool, path: loss_paths.LossPath):
+def sft_config(p: params_mod.TrainParams, checkpoints: Path, hardware: dict, path: loss_paths.LossPath):
     """SFTConfig from `train.sft`, with what the stage decides on top; also sets up the processes."""
     from trl import SFTConfig
 
     why = f"the loss path for this chat template is {path.name}; see metrics/train.json"
     forced = {
-        **runtime(cuda),
+        **hardware,
         **reporters(p.sft),
         "output_dir": (str(checkpoints), "paths live in dvc.yaml"),
         "assistant_only_loss": (path.assistant_only_loss, why),
@@ -178,16 +178,18 @@ def main(
     import torch
     from dvclive import Live
     from peft import LoraConfig
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     from .training import dpo
     from .training.curves import Curves
 
-    start, cuda = time.time(), torch.cuda.is_available()
+    start = time.time()
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     path = loss_paths.choose(tokenizer, bool(p.sft.get("assistant_only_loss", False)))
-    config = sft_config(p, checkpoints, cuda, path)  # also sets up the processes
+    context = getattr(AutoConfig.from_pretrained(name, revision=revision), "max_position_embeddings", None)
+    hardware = runtime(torch.cuda.is_available())
+    config = sft_config(p, checkpoints, {**hardware, **within_context(p.sft, context)}, path)
     resume = resumable_checkpoint(p, base_dir, data, checkpoints)
     live = (
         Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None)
@@ -211,8 +213,9 @@ def main(
     final, dpo_report = trainer, {}
     if p.dpo.enabled and len(pairs) >= 2:  # one pair for evaluation, the rest to train on
         dpo_curves = [Curves(live, "dpo/", trainer.state.global_step)] if live else []
+        forced = {**hardware, **within_context(p.dpo.config, context)}
         final, dpo_report = dpo.run(
-            p.dpo.config, trainer, tokenizer, pairs, callbacks + dpo_curves, checkpoints, runtime(cuda)
+            p.dpo.config, trainer, tokenizer, pairs, callbacks + dpo_curves, checkpoints, forced
         )
     final.save_model(str(out))  # on every rank: FSDP and ZeRO-3 gather the sharded weights to save
     if not live:

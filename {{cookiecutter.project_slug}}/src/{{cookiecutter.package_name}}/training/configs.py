@@ -6,7 +6,8 @@
 default); `forced` are what the stage must decide itself (where checkpoints go, CPU vs GPU, the
 chat template's loss path), each with its reason, and every forced value that replaces one the
 user set is printed as one line. `runtime` is the one place for the hardware settings that SFT
-and DPO share; `reporters` adds the stage's dvclive curves to the trackers the user chose.
+and DPO share, `within_context` caps `max_length`, and `reporters` adds the stage's dvclive
+curves to the trackers the user chose.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def runtime(cuda: bool) -> Forced:
         "fp16": (False, why),
         "gradient_checkpointing": (False, "no GPU here: recomputing activations would only cost time"),
     }
+
+
+def within_context(section: dict, context: int | None) -> Forced:
+    """`max_length` no longer than the base model's context (TRL's default, 1024, included)."""
+    if not context or section.get("max_length", 1024) <= context:
+        return {}
+    return {"max_length": (context, f"the base model's context is {context} tokens")}
 
 
 def reporters(section: dict) -> Forced:
