@@ -135,6 +135,14 @@ def test_a_missing_or_damaged_gguf_is_refused_naming_the_file(tmp_path):
         base.main(BaseParams(model=str(damaged)), tmp_path / "y", tmp_path / "y.json")
 
 
+def test_a_gguf_without_the_suffix_is_known_by_its_first_bytes(tiny_gguf, tmp_path):
+    blob = tmp_path / "sha256-6e4c38e1172f"  # how ollama stores a model
+    blob.write_bytes(tiny_gguf.read_bytes())
+    assert base.gguf_file(str(blob)) == blob
+    (tmp_path / "notes").write_text("not a model")
+    assert base.gguf_file(str(tmp_path / "notes")) is None
+
+
 def test_installed_packages_are_searched_for_a_gguf():
     assert gguf.packaged("pytest") is None  # installed, ships no GGUF: then it is not a GGUF model
     assert gguf.packaged("no-such-distribution-here") is None

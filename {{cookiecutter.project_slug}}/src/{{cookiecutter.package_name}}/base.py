@@ -44,8 +44,9 @@ def hub_revision(model_id: str, revision: str) -> str:
 
 
 def gguf_file(model: str) -> Path | None:
-    """The GGUF file `base.model` names: a .gguf path, or the one an installed package ships."""
-    if model.endswith(".gguf"):
+    """The GGUF file `base.model` names: a .gguf path, a file that starts like one (ollama keeps
+    its models as blobs without a suffix), or the one an installed package ships."""
+    if model.endswith(".gguf") or gguf.is_gguf(Path(model)):
         return Path(model)
     if "/" in model or Path(model).is_dir():
         return None
@@ -59,7 +60,7 @@ def from_gguf(model: str, file: Path, out: Path) -> tuple[dict, dict]:
     # The file as named in params (or its name in the package), never an absolute path: the lineage
     # is part of models/base, whose hash must not depend on the machine.
     lineage = {"source": "gguf", "model": model, "revision": gguf.sha256(file), "file": file.name}
-    if model.endswith(".gguf"):
+    if file == Path(model):
         lineage["file"] = model
     else:  # an installed package: its version too
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):

@@ -78,10 +78,11 @@ def build_trainer(config, model, tokenizer, path, data: Path, peft_config, callb
     from datasets import Dataset
     from trl import SFTTrainer
 
+    rows = conversations(data / "train.jsonl", path)
     trainer = SFTTrainer(
         model=model,
         args=config,
-        train_dataset=Dataset.from_list(conversations(data / "train.jsonl", path)),
+        train_dataset=Dataset.from_list(rows),
         eval_dataset=Dataset.from_list(conversations(data / "val.jsonl", path)),
         processing_class=tokenizer,
         peft_config=peft_config,
@@ -89,11 +90,12 @@ def build_trainer(config, model, tokenizer, path, data: Path, peft_config, callb
     )
     trainer.train_dataset = loss_paths.clip_labels(trainer.train_dataset, tokenizer, path)
     trainer.eval_dataset = loss_paths.clip_labels(trainer.eval_dataset, tokenizer, path)
-    return trainer
+    return trainer, len(rows) - len(trainer.train_dataset)  # TRL drops rows with nothing to learn
 
 
-def train_report(p, trainer, result, resumed: dict, path, tokenizer, seconds: dict, dpo: dict) -> dict:
-    """metrics/train.json: what was trained, on what, how far the loss fell, at what cost."""
+def train_report(p, trainer, result, tokenizer, path, run: dict, dpo: dict) -> dict:
+    """metrics/train.json: what was trained, on what, how far the loss fell, at what cost. `run`:
+    the checkpoint resumed from and its state, rows TRL dropped, seconds of SFT and of the stage."""
     import torch
 
     history = trainer.state.log_history
@@ -110,17 +112,19 @@ def train_report(p, trainer, result, resumed: dict, path, tokenizer, seconds: di
         if cuda
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     )
-    loss = mean_train_loss(history, result.training_loss, resumed["global_step"], trainer.state.global_step)
+    at_resume, seconds = run["at_resume"], run["seconds"]
+    loss = mean_train_loss(history, result.training_loss, at_resume["global_step"], trainer.state.global_step)
     return {
         "method": p.method,
-        "dtype": "bfloat16" if trainer.args.bf16 else "float16" if trainer.args.fp16 else "float32",
+        "dtype": "bfloat16" if trainer.args.bf16 else "float32",  # as load_policy loaded the base
         "loss_path": path.name,
         "loss_path_trl_template": path.trl_template,
         "end_of_turn": tokenizer.decode(list(path.end_of_turn)),
         "trained_tokens_example": loss_paths.trained_text(tokenizer, trainer.train_dataset[0]),
         "train_rows": len(trainer.train_dataset),
+        "rows_dropped_by_trainer": run["rows_dropped"],
         "steps": trainer.state.global_step,
-        "resumed_from": resumed.get("checkpoint"),
+        "resumed_from": run["resumed_from"],
         "train_loss": round(loss, 4),
         "eval_loss_first": round(eval_losses[0], 4) if eval_losses else None,
         "eval_loss_last": round(eval_losses[-1], 4) if eval_losses else None,
@@ -128,7 +132,7 @@ def train_report(p, trainer, result, resumed: dict, path, tokenizer, seconds: di
         "total_parameters": total,
         "tokens_per_epoch": tokens_per_epoch,
         "tokens_seen": tokens,
-        "tokens_per_second": round((tokens - resumed["num_input_tokens_seen"]) / max(seconds["sft"], 1e-9)),
+        "tokens_per_second": round((tokens - at_resume["num_input_tokens_seen"]) / max(seconds["sft"], 1e-9)),
         "peak_memory_mib": round(peak / 2**20),
         "estimate": {
             m: estimate(total, total if m == "full" else adapter, m, tokens_per_epoch, epochs)
@@ -165,6 +169,38 @@ def resumable_checkpoint(p, base_dir: Path, data: Path, checkpoints: Path) -> st
     return get_last_checkpoint(str(checkpoints))
 
 
+def dpo_after_sft(
+    p, sft, tokenizer, path, data: Path, callbacks: list, live, forced: dict, checkpoints: Path
+):
+    """DPO when enabled and preferences.jsonl has pairs: (the trainer that ends training, a report)."""
+    from .training import dpo
+    from .training.curves import Curves
+
+    file = data / "preferences.jsonl"
+    pairs = dpo.rows(list(read_jsonl(file)), path.fold_system) if file.exists() else []
+    if not (p.dpo.enabled and len(pairs) >= 2):  # one pair for evaluation, the rest to train on
+        return sft, {}
+    curves = [Curves(live, "dpo/", sft.state.global_step)] if live else []  # steps counted on from SFT's
+    return dpo.run(p.dpo.config, sft, tokenizer, pairs, callbacks + curves, checkpoints, forced)
+
+
+def train_info(p, report: dict, base_dir: Path) -> dict:
+    """What merge needs to find the base again, and what the model card says of training."""
+    return {
+        "method": p.method,
+        "dtype": report["dtype"],
+        "loss_path": report["loss_path"],
+        "base_dir": str(base_dir),
+        "base_revision": read_base(base_dir)["revision"],
+        "params": dataclasses.asdict(p),
+        "results": {
+            "train_loss": report["train_loss"],
+            "eval_loss": report["eval_loss_last"],
+            "dpo": report["dpo"],
+        },
+    }
+
+
 def main(
     p: params_mod.TrainParams,
     base_dir: Path,
@@ -180,7 +216,6 @@ def main(
     from peft import LoraConfig
     from transformers import AutoConfig, AutoTokenizer
 
-    from .training import dpo
     from .training.curves import Curves
 
     start = time.time()
@@ -191,44 +226,38 @@ def main(
     hardware = runtime(torch.cuda.is_available())
     config = sft_config(p, checkpoints, {**hardware, **within_context(p.sft, context)}, path)
     resume = resumable_checkpoint(p, base_dir, data, checkpoints)
-    live = (
-        Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None)
-        if config.process_index == 0
-        else None
-    )
+    main_process = config.process_index == 0  # only the main process writes files
+    live = Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None) if main_process else None
     callbacks = list(callbacks or [])
     peft_config = None
     if p.method != "full":
         peft_config = config_of(LoraConfig, {"task_type": "CAUSAL_LM", **p.lora}, "train.lora")
     model = load_policy(p, name, revision, torch.bfloat16 if config.bf16 else torch.float32)
     sft_curves = [Curves(live)] if live else []
-    trainer = build_trainer(config, model, tokenizer, path, data, peft_config, callbacks + sft_curves)
+    trainer, dropped = build_trainer(
+        config, model, tokenizer, path, data, peft_config, callbacks + sft_curves
+    )
     example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])
     print(f"train: {p.method}, loss path {path.name}; the loss sees e.g. {example!r}", flush=True)
     sft_start = time.time()
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = {"sft": time.time() - sft_start}
-    pairs_file = data / "preferences.jsonl"
-    pairs = dpo.rows(list(read_jsonl(pairs_file)), path.fold_system) if pairs_file.exists() else []
-    final, dpo_report = trainer, {}
-    if p.dpo.enabled and len(pairs) >= 2:  # one pair for evaluation, the rest to train on
-        dpo_curves = [Curves(live, "dpo/", trainer.state.global_step)] if live else []
-        forced = {**hardware, **within_context(p.dpo.config, context)}
-        final, dpo_report = dpo.run(
-            p.dpo.config, trainer, tokenizer, pairs, callbacks + dpo_curves, checkpoints, forced
-        )
+    forced = {**hardware, **within_context(p.dpo.config, context)}
+    final, dpo_report = dpo_after_sft(p, trainer, tokenizer, path, data, callbacks, live, forced, checkpoints)
     final.save_model(str(out))  # on every rank: FSDP and ZeRO-3 gather the sharded weights to save
     if not live:
         return {}
     tokenizer.save_pretrained(out)
     save_probe(final, tokenizer, out, p.method)
     seconds["stage"] = time.time() - start
-    resumed = {"checkpoint": resume, **checkpoint_state(resume)}
-    report = train_report(p, trainer, result, resumed, path, tokenizer, seconds, dpo_report)
-    info = {"method": p.method, "dtype": report["dtype"], "loss_path": path.name, "base_dir": str(base_dir)}
-    info["base_revision"] = read_base(base_dir)["revision"]
-    results = {"train_loss": report["train_loss"], "eval_loss": report["eval_loss_last"], "dpo": dpo_report}
-    write_train_info(out, {**info, "params": dataclasses.asdict(p), "results": results})  # merge reads it
+    run = {
+        "resumed_from": resume,
+        "at_resume": checkpoint_state(resume),
+        "rows_dropped": dropped,
+        "seconds": seconds,
+    }
+    report = train_report(p, trainer, result, tokenizer, path, run, dpo_report)
+    write_train_info(out, train_info(p, report, base_dir))  # merge reads it
     write_json(metrics, report)
     live.end()
     shutil.rmtree(checkpoints, ignore_errors=True)  # finished: nothing left to resume

@@ -46,6 +46,14 @@ def packaged(name: str) -> Path | None:
     return Path(dist.locate_file(files[0])).resolve()
 
 
+def is_gguf(path: Path) -> bool:
+    """A file that starts with the GGUF magic bytes, whatever its name."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as f:
+        return f.read(4) == b"GGUF"
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
