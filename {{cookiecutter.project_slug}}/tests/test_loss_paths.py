@@ -13,25 +13,30 @@ from {{ cookiecutter.package_name }}.model import embedded, loss_paths
 
 pytestmark = pytest.mark.slow
 
-{% raw -%}
+# Written with \x7b for "{" where Jinja opens a block or an expression, so that the baked test file
+# holds no Jinja of its own (tests of the template check that none is left over after baking).
 # SmolLM2-Instruct's ChatML: a default system prompt when there is none, "\n" after every <|im_end|>.
 SMOLLM2 = (
-    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    "\x7b% for message in messages %}"
+    "\x7b% if loop.first and messages[0]['role'] != 'system' %}"
+    "\x7b{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
     "<|im_end|>\n' }}"
-    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    "\x7b% endif %}"
+    "\x7b{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "\x7b% endfor %}"
+    "\x7b% if add_generation_prompt %}\x7b{ '<|im_start|>assistant\n' }}\x7b% endif %}"
 )
 # Mistral-Instruct style: no system role, strict alternation, answers end with </s>. TRL has no copy.
 MISTRAL = (
-    "{{ bos_token }}{% for message in messages %}"
-    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
-    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
-    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}"
-    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
+    "\x7b{ bos_token }}\x7b% for message in messages %}"
+    "\x7b% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "\x7b{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "\x7b% endif %}"
+    "\x7b% if message['role'] == 'user' %}\x7b{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "\x7b% elif message['role'] == 'assistant' %}\x7b{ message['content'] + eos_token }}"
+    "\x7b% else %}\x7b{ raise_exception('Only user and assistant roles are supported!') }}"
+    "\x7b% endif %}\x7b% endfor %}"
 )
-{%- endraw %}
 CHATML = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
 BOT, EOT = "<|begin_of_text|>", "<|eot_id|>"
 LLAMA3 = [BOT, "<|start_header_id|>", "<|end_header_id|>", EOT]
@@ -149,8 +154,7 @@ def test_every_token_when_assistant_only_loss_is_off():
 def test_markers_that_leave_out_the_end_of_turn_fall_back_to_prompt_completion():
     """TRL only warns when <|im_end|> is outside the block: the model would never learn to stop."""
     template = embedded.chat_template().replace(
-        "<|im_end|>{% raw %}{% endgeneration %}{% endraw %}",
-        "{% raw %}{% endgeneration %}{% endraw %}<|im_end|>",
+        "<|im_end|>\x7b% endgeneration %}", "\x7b% endgeneration %}<|im_end|>"
     )
     tokenizer = make_tokenizer(template, CHATML, None, "<|im_end|>")
     path = loss_paths.choose(tokenizer, assistant_only=True)
