@@ -21,19 +21,21 @@ MODULES = [
     "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/curves", "evals/gating",
     "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
-    "model/__init__", "model/embedded",
+    "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
+    "training/__init__", "training/configs", "training/curves", "training/dpo", "training/resume",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",
     "test_demo_data", "test_evaluate", "test_gate", "test_model", "test_neardup", "test_pii", "test_plots",
     "test_registry", "test_scoring", "test_split", "test_training",
     "test_judge", "test_reports", "test_hygiene", "test_sources",
+    "test_gguf", "test_loss_paths", "test_train_configs",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
-    "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc", "bench/data_stages.py",
-    "data/knowledge_points.yaml",
+    "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
+    "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),

@@ -88,7 +88,8 @@ def test_every_stage_explains_itself(reproduced):
     assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
     card = (reproduced / "models" / "merged" / "README.md").read_text()
     assert "base_model: embedded" in card and "`models/trained`" in card
-    assert metrics(reproduced, "merge")["max_abs_logit_diff"] <= 1e-4
+    merged = metrics(reproduced, "merge")
+    assert merged["merged"]["max_rel_diff"] <= 1e-4 and merged["vs_training"]["top1_agreement"] == 1.0
 
 
 def test_base_model_lineage_is_recorded(reproduced):

@@ -1,11 +1,13 @@
 """The embedded base model and the merge check, on a model small enough to build in seconds."""
 
+import dataclasses
 import json
 
 import pytest
 
+from conftest import TINY
 from {{ cookiecutter.package_name }} import lineage, merge
-from {{ cookiecutter.package_name }}.params import MergeParams
+from {{ cookiecutter.package_name }}.params import BaseParams, MergeParams
 
 pytestmark = pytest.mark.slow
 
@@ -39,26 +41,70 @@ def test_assistant_mask_covers_the_answer_and_the_end_of_turn_token(base_dir):
     assert tokenizer.decode(trained) == "SAFE<|im_end|>"
 
 
-def _adapter(base_dir, tmp_path, init):
+def _adapter(base_dir, tmp_path, init, dtype="float32", probe=True):
+    """A LoRA adapter as train leaves it: weights, tokenizer, train_info.json and the probe."""
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(base_dir)
+    from {{ cookiecutter.package_name }}.model import probe as probe_mod
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=getattr(torch, dtype))
     peft_model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", init_lora_weights=init))
     trained = tmp_path / "trained"
     peft_model.save_pretrained(trained)
-    AutoTokenizer.from_pretrained(base_dir).save_pretrained(trained)
-    info = {"method": "lora", "dtype": "float32", "base_dir": str(base_dir)}
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    tokenizer.save_pretrained(trained)
+    if probe:
+        probe_mod.save(trained, probe_mod.logits(peft_model.eval(), probe_mod.batch(len(tokenizer))))
+    revision = lineage.read_base(base_dir)["revision"]
+    info = {"method": "lora", "dtype": dtype, "base_dir": str(base_dir), "base_revision": revision}
     (trained / "train_info.json").write_text(json.dumps(info))
     return trained
 
 
-def test_merge_matches_adapter_logits_and_reloads(base_dir, tmp_path):
-    trained = _adapter(base_dir, tmp_path, init=False)  # random, non-zero LoRA weights
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_merge_matches_the_trained_model_and_reloads(base_dir, tmp_path, dtype):
+    trained = _adapter(base_dir, tmp_path, init=False, dtype=dtype)  # random, non-zero LoRA weights
     report = merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
-    assert report["max_abs_logit_diff"] <= 1e-4 and report["max_abs_logit_diff_after_reload"] <= 1e-4
-    assert report["max_abs_logit_change_vs_base"] > 0
+    rtol = MergeParams().rtol if dtype == "float32" else MergeParams().rtol_half
+    for check in ("vs_training", "merged", "reloaded"):
+        assert report[check]["max_rel_diff"] <= rtol and report[check]["top1_agreement"] >= 0.9, check
+    assert report["rtol"] == rtol and report["max_rel_change_vs_base"] > 0
     assert (tmp_path / "merged" / "model.safetensors").exists()
+    assert json.loads((tmp_path / "merge.json").read_text()) == report
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_merge_refuses_a_damaged_adapter(base_dir, tmp_path, dtype):
+    from safetensors.torch import load_file, save_file
+
+    trained = _adapter(base_dir, tmp_path, init=False, dtype=dtype)
+    weights = load_file(trained / "adapter_model.safetensors")
+    name = sorted(k for k in weights if "lora_B" in k)[0]
+    weights[name] = weights[name] * 100  # finite, loads fine, predicts something else
+    save_file(weights, trained / "adapter_model.safetensors")
+    with pytest.raises(merge.MergeError, match="the saved trained model against its predictions at the end"):
+        merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_merge_refuses_an_adapter_trained_on_another_base(base_dir, tmp_path, dtype):
+    from {{ cookiecutter.package_name }} import base
+
+    trained = _adapter(base_dir, tmp_path, init=False, dtype=dtype)
+    other = tmp_path / "other-base"  # same architecture and tokenizer, other weights
+    base.main(BaseParams(embedded=dataclasses.replace(TINY, seed=1)), other, tmp_path / "base.json")
+    info = json.loads((trained / "train_info.json").read_text())
+    claimed = {**info, "base_dir": str(other), "base_revision": lineage.read_base(other)["revision"]}
+    (trained / "train_info.json").write_text(json.dumps(claimed))
+    with pytest.raises(merge.MergeError, match="against its predictions at the end of training"):
+        merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
+
+    (trained / "train_info.json").write_text(json.dumps({**info, "base_revision": "0" * 64}))
+    with pytest.raises(merge.MergeError, match="trained on base revision 000000000000, but"):
+        merge.main(MergeParams(), trained, tmp_path / "merged", tmp_path / "merge.json")
 
 
 def test_merge_refuses_an_adapter_that_changes_nothing(base_dir, tmp_path):

@@ -1,7 +1,7 @@
 """The fine-tuning pipeline: read this package like dvc.yaml.
 
 Stages, one module each, in pipeline order (`python -m PACKAGE.<stage>`):
-    base           make the base model available and record which one it is
+    base           build, convert (GGUF) or resolve the base model and record which one it is
     curate         validate, convert, normalise, PII-scan and de-duplicate raw conversations
     split          deterministic, stratified, group-aware train/val/test split
     decontaminate  remove training rows that overlap the test, golden or benchmark sets
@@ -31,7 +31,10 @@ Shared by them:
                    prompted baseline), general (general-skill probes), toolcalls (find and judge
                    tool calls); showing them: charts and curves (DVC plots to SVG), comment
                    (a report that fits one PR comment)
-    model/         the embedded tiny base model and its chat template
+    model/         the base model's side: the embedded tiny model and its chat template,
+                   gguf (import), loss_paths (answer-only loss for any chat template),
+                   probe (predictions merge must reproduce), quantization (bitsandbytes)
+    training/      what train is built from: configs, dpo, curves, resume
 
 A stage never imports another stage: facts travel between stages as files.
 """

