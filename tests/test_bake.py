@@ -99,7 +99,7 @@ def test_bake(tmp_path, context):
 
     # Demo data was generated and handed to DVC, not to Git.
     raw = (project / "data" / "raw" / "demo.jsonl").read_text().splitlines()
-    assert len(raw) == 903 and "raw/demo.jsonl" not in tracked_files(project)
+    assert len(raw) == 1203 and "raw/demo.jsonl" not in tracked_files(project)
     assert (project / "data" / "golden" / "golden.jsonl").exists()
 
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)

@@ -35,7 +35,7 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
     ev = metrics(reproduced, "evaluate")
     for eval_set in ("test", "golden"):
         base, tuned = ev["base"][eval_set], ev["finetuned"][eval_set]
-        assert set(tuned["by_bucket"]) == {"ioc_normalize", "scan_verdict", "out_of_scope"}
+        assert set(tuned["by_bucket"]) == {"ioc_normalize", "scan_verdict", "out_of_scope", "tool_use"}
         assert set(tuned["by_risk"]) == {"medium", "high", "critical"}
         assert tuned["n"] == base["n"] > 0
         assert tuned["stopped_rate"] == 1.0  # every answer ends its turn
@@ -65,7 +65,7 @@ def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
 
 def test_every_stage_explains_itself(reproduced):
     curate = metrics(reproduced, "curate")
-    assert curate["rows_in"] == curate["kept"] + curate["quarantined"] == 903
+    assert curate["rows_in"] == curate["kept"] + curate["quarantined"] == 1203
     assert curate["quarantined_by_reason"]["empty_content"] == 1
     assert curate["quarantined_by_reason"]["unknown_role"] == 1
     quarantine = (reproduced / "data" / "curated" / "quarantine.jsonl").read_text().splitlines()

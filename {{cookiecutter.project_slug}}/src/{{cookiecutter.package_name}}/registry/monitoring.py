@@ -1,0 +1,56 @@
+"""The monitoring spec of a release, and the check of production feedback against it.
+
+Release writes `releases/<version>.monitoring.yaml`: which signals to watch in production
+(the share of bad user verdicts per bucket, bad verdicts on critical requests), their thresholds
+(`release.monitoring`), the fine-tuned model's pass rates at release for comparison, and the
+rollback trigger with the command that rolls back to the previous version. `triggered` applies
+the spec to the per-bucket counts the feedback command computes from `data/feedback/`.
+"""
+
+from __future__ import annotations
+
+from .. import params as params_mod
+
+
+def spec(
+    model: str, version: str, previous: str | None, evaluate: dict, p: params_mod.MonitoringParams
+) -> dict:
+    baseline = {
+        eval_set: {name: stats["pass_rate"] for name, stats in tuned.get("by_bucket", {}).items()}
+        for eval_set, tuned in evaluate["finetuned"].items()
+    }
+    return {
+        "model": model,
+        "version": version,
+        "window_days": p.window_days,
+        "source": "user verdicts in data/feedback/, checked by `make feedback`",
+        "signals": {
+            "bad_rate_by_bucket": {"max": p.max_bad_rate, "min_verdicts": p.min_verdicts},
+            "critical_bad": {"max": p.max_critical_bad},
+        },
+        "baseline_pass_rates": baseline,
+        "rollback": {
+            "trigger": "any signal above its maximum within the window",
+            "to": previous,
+            "command": f"make rollback VERSION={previous} STAGE=prod" if previous else None,
+        },
+    }
+
+
+def triggered(monitoring: dict, by_bucket: dict[str, dict], critical_bad: int) -> list[str]:
+    """The signals over their thresholds; `by_bucket` maps bucket -> {"verdicts", "bad"}."""
+    signals = monitoring["signals"]
+    found = []
+    limit = signals["bad_rate_by_bucket"]
+    for bucket, counts in sorted(by_bucket.items()):
+        if counts["verdicts"] < limit["min_verdicts"]:
+            continue
+        rate = counts["bad"] / counts["verdicts"]
+        if rate > limit["max"]:
+            found.append(
+                f"bucket '{bucket}': {counts['bad']} of {counts['verdicts']} verdicts bad "
+                f"({rate:.2f} > {limit['max']:.2f})"
+            )
+    if critical_bad > signals["critical_bad"]["max"]:
+        found.append(f"{critical_bad} bad verdicts on critical requests (> {signals['critical_bad']['max']})")
+    return found
