@@ -87,6 +87,9 @@ def test_every_stage_explains_itself(reproduced):
     card = (reproduced / "models" / "merged" / "README.md").read_text()
     assert "base_model: embedded" in card and "`models/trained`" in card
     assert metrics(reproduced, "merge")["max_abs_logit_diff"] <= 1e-4
+    cost = metrics(reproduced, "cost")
+    assert cost["training"]["gpu_hours"] > 0 and cost["training"]["source"].startswith("measured")
+    assert cost["break_even"]["requests"] > 0  # the default prompt and price make fine-tuning pay off
 
 
 def test_base_model_lineage_is_recorded(reproduced):
@@ -145,6 +148,12 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     record = json.loads((reproduced / "releases" / "v2.0.0.json").read_text())
     assert record["base_model"]["source"] == "embedded" and record["gate"]["passed"]
     assert record["dvc_lock_outs"]["models/merged"].endswith(".dir") and "transformers" in record["libraries"]
+    card = (reproduced / "releases" / "v2.0.0.md").read_text()
+    assert "## Gate: PASSED" in card and "| tool_use |" in card and "| risk: critical |" in card
+    assert [e["version"] for e in map(json.loads, (reproduced / "releases" / "audit.jsonl").open())] == [
+        "v1.0.0",
+        "v2.0.0",
+    ]
 
     # A fresh clone with only the Git history and the DVC remote brings version 1 back.
     clone = reproduced.parent / "clone"
@@ -174,3 +183,17 @@ def test_experiments_run_from_the_command_line(reproduced):
     run(["dvc", "exp", "run", "--quiet", "-S", "train.sft.num_train_epochs=1"], cwd=reproduced)
     table = run(["make", "exp-show"], cwd=reproduced).stdout
     assert "train.sft.num_train_epochs" in table and "finetuned.golden.pass_rate" in table
+
+
+def test_rollback_restores_the_first_version_and_its_stage(reproduced):
+    # After the experiments above, back to the last commit, then to version 1 as prod.
+    run(["git", "checkout", "--", "."], cwd=reproduced)
+    run(["dvc", "checkout", "--force", "--quiet"], cwd=reproduced)
+    v2 = snapshot(reproduced)
+    run(["make", "rollback", "VERSION=v1.0.0", "STAGE=prod"], cwd=reproduced)
+    v1 = snapshot(reproduced)
+    assert v1["models/merged/model.safetensors"] != v2["models/merged/model.safetensors"]
+    clone_v1 = snapshot(reproduced.parent / "clone")  # checked out at v1.0.0 above
+    assert v1 == clone_v1
+    assert run(["gto", "show", f"{SLUG}#prod", "--ref"], cwd=reproduced).stdout.strip() == f"{SLUG}@v1.0.0"
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=reproduced).stdout

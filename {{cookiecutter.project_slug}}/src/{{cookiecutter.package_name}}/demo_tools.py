@@ -41,7 +41,9 @@ GIVEN_PROMPTS = [
     "Level {level}/10 for {host} from this morning's scan. Is it safe?",
     "We have the result for {host}: level {level} of 10. Your verdict?",
 ]
-ERRORS = ['{"error":"not found"}', '{"error":"timeout"}', '{"error":"unknown host"}', '{"error":"quota"}']
+# Two words each once normalised: decontaminate matches shorter eval texts whole, and a generic
+# three-word tool error in a golden item would take every training row with that error with it.
+ERRORS = ['{"error":"timeout"}', '{"error":"unavailable"}', '{"error":"quota"}', '{"error":404}']
 # Most cards teach the call itself: its host has to be copied exactly, the hardest part to learn.
 KNOWLEDGE_POINTS = ["call_scan"] * 3 + ["answer_given_level"] * 2 + ["no_call_off_topic"] * 2
 KNOWLEDGE_POINTS += ["use_result"] * 2 + ["no_result"] * 2

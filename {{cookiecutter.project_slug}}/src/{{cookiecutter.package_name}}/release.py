@@ -146,50 +146,62 @@ def write_release(
     return [*files, audit.LOG]
 
 
+def create(model: str, version: str, push: bool, signed_off_by: str | None) -> dict:
+    """The checks, then (after the data push) the release commit and its version tag."""
+    p = params_mod.load(Path("params.yaml")).release
+    check_tree()
+    evaluate = check_gate(p)
+    review = signoff(p, signed_off_by)
+    versions = released_versions(model)
+    found = audit.problems(committed=committed_log(f"{model}@{versions[-1]}") if versions else None)
+    if found:
+        raise ReleaseError(found[0])
+    if push:  # data first: a pushed tag must never name data the remote lacks
+        run(["dvc", "push"], "pushing DVC data (nothing was committed or tagged; run the same command again)")
+    record = lineage(model, version, evaluate, review)
+    files = write_release(record, evaluate, p, versions[-1] if versions else None)
+    git("add", *map(str, files))
+    git("commit", "--quiet", "--message", f"Release {model} {version}")
+    run(["gto", "register", model, "--version", version], "tagging the version")
+    return record
+
+
+def resume(tag: str, version: str, push: bool) -> dict:
+    """A retry on the release commit itself: the record as it was made, the data pushed again."""
+    record = read_json(RELEASES / f"{version}.json")
+    if record is None:
+        raise ReleaseError(f"{tag} points here but {RELEASES}/{version}.json is missing: not made by release")
+    if push:
+        run(["dvc", "push"], "pushing DVC data")
+    return record
+
+
+def assign(model: str, version: str, stage: str) -> list[str]:
+    """The stage tag on this commit, made unless an earlier run made it."""
+    pattern = f"{model}#{stage}#*"
+    if not git("tag", "--points-at", "HEAD", "--list", pattern):
+        run(["gto", "assign", model, "--version", version, "--stage", stage], f"assigning stage {stage}")
+    return git("tag", "--points-at", "HEAD", "--list", pattern).split()
+
+
 def main(version: str, stage: str | None, push: bool, signed_off_by: str | None = None) -> dict:
     if not VERSION.fullmatch(version):
         raise ReleaseError(f"version {version!r} is not valid: expected semantic version like v1.2.0")
     model = artifact_name()
-    tag, head = f"{model}@{version}", git("rev-parse", "HEAD")
+    tag = f"{model}@{version}"
     tagged = tag_commit(tag)
-    if tagged not in (None, head):
+    if tagged not in (None, git("rev-parse", "HEAD")):
         raise ReleaseError(f"{tag} is already released at commit {tagged[:12]}; choose a new version")
-    if tagged is None:
-        p = params_mod.load(Path("params.yaml")).release
-        check_tree()
-        evaluate = check_gate(p)
-        review = signoff(p, signed_off_by)
-        versions = released_versions(model)
-        found = audit.problems(committed=committed_log(f"{model}@{versions[-1]}") if versions else None)
-        if found:
-            raise ReleaseError(found[0])
-        if push:  # data first: a pushed tag must never name data the remote lacks
-            run(
-                ["dvc", "push"],
-                "pushing DVC data (nothing was committed or tagged; run the same command again)",
-            )
-        record = lineage(model, version, evaluate, review)
-        files = write_release(record, evaluate, p, versions[-1] if versions else None)
-        git("add", *map(str, files))
-        git("commit", "--quiet", "--message", f"Release {model} {version}")
-        run(["gto", "register", model, "--version", version], "tagging the version")
-    else:  # a retry: this commit is the release; finish what the last run did not
-        record = read_json(RELEASES / f"{version}.json")
-        if push:
-            run(["dvc", "push"], "pushing DVC data")
-    tags = [tag]
-    if stage:
-        assigned = git("tag", "--points-at", "HEAD", "--list", f"{model}#{stage}#*").split()
-        if not assigned:
-            run(["gto", "assign", model, "--version", version, "--stage", stage], f"assigning stage {stage}")
-            assigned = git("tag", "--points-at", "HEAD", "--list", f"{model}#{stage}#*").split()
-        tags += assigned
+    record = create(model, version, push, signed_off_by) if tagged is None else resume(tag, version, push)
+    tags = [tag, *(assign(model, version, stage) if stage else [])]
     if push:
         branch = git("rev-parse", "--abbrev-ref", "HEAD")
         refs = [f"HEAD:refs/heads/{branch}"] if branch != "HEAD" else []
-        pushed = [*refs, *(f"refs/tags/{t}" for t in tags)]
         retry = "committed and tagged here; run the same command again to push"
-        run(["git", "push", "--atomic", "origin", *pushed], f"pushing the release commit and tags ({retry})")
+        run(
+            ["git", "push", "--atomic", "origin", *refs, *(f"refs/tags/{t}" for t in tags)],
+            f"pushing the release commit and tags ({retry})",
+        )
     return record
 
 
