@@ -8,6 +8,7 @@ from pathlib import Path
 from {{ cookiecutter.package_name }} import estimate
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = estimate.__name__.split(".")[0]
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 
 
@@ -15,7 +16,7 @@ def test_the_decision_table_is_what_the_estimate_command_prints():
     doc = (ROOT / "docs" / "decide.md").read_text()
     embedded = re.search(r"<!-- estimate-table:.*?-->\n(.*?)\n<!-- /estimate-table -->", doc, re.S).group(1)
     printed = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}.estimate", "--table"],
+        [sys.executable, "-m", f"{PACKAGE}.estimate", "--table"],
         capture_output=True,
         text=True,
         check=True,
@@ -42,6 +43,11 @@ def test_every_make_target_the_docs_mention_exists():
 def test_every_module_the_docs_run_exists():
     package = ROOT / "src" / "{{ cookiecutter.package_name }}"
     run = {
-        m for doc in DOCS for m in re.findall(r"python -m {{ cookiecutter.package_name }}\.(\w+)", doc.read_text())
+        m
+        for doc in DOCS
+        for m in re.findall(
+            r"python -m {{ cookiecutter.package_name }}\.(\w+)",
+            doc.read_text(),
+        )
     }
     assert run and {m for m in run if not (package / f"{m}.py").exists()} == set()

@@ -147,7 +147,7 @@ def test_one_bad_critical_answer_is_enough(tmp_path):
 def test_the_command_exits_3_on_a_rollback_trigger(tmp_path, with_alarm):
     root = Path(__file__).resolve().parents[1]
     demo_data.main(tmp_path / "data", n_per_bucket=40, seed=0, feedback=True)
-    cmd = [sys.executable, "-m", "{{ cookiecutter.package_name }}.feedback", str(tmp_path / "data" / "feedback")]
+    cmd = [sys.executable, "-m", feedback.__name__, str(tmp_path / "data" / "feedback")]
     cmd += ["--golden", str(tmp_path / "data" / "golden"), "--out", str(tmp_path / "out")]
     cmd += ["--metrics", str(tmp_path / "m.json"), "--params", str(root / "params.yaml")]
     if with_alarm:
