@@ -10,8 +10,6 @@ splits, decontamination, coverage per knowledge point).
 
 from __future__ import annotations
 
-import json
-
 
 def _rate(stats: dict | None) -> str:
     return f"{stats['pass_rate']:.2f}" if stats else "-"
@@ -51,26 +49,31 @@ def model_card(record: dict, evaluate: dict) -> str:
     verdict = "PASSED" if gate["passed"] else "FAILED"
     reasons = "".join(f"- {r}\n" for r in gate.get("reasons", []))
     consistency = evaluate["finetuned"].get("golden", {}).get("consistency")
+    agreement = (
+        f"agreement {consistency['agreement']:.2f} over {consistency.get('samples', '?')} samples per item"
+        if consistency
+        else "not measured"
+    )
+    method = record["params"].get("train", {}).get("method")
     review, cost = record.get("review") or {}, record.get("cost") or {}
     outs = "".join(f"| `{path}` | `{md5}` |\n" for path, md5 in record["dvc_lock_outs"].items())
     return f"""---
 base_model: {base["model"]}
 base_model_revision: {base["revision"]}
 library_name: transformers
-tags: [fine-tuned]
+tags: [fine-tuned, {method}]
 model_version: {record["version"]}
 ---
 # {record["model"]} {record["version"]}
 
 Fine-tuned from **{base["model"]}** (revision `{base["revision"]}`), code and data at commit
-`{record["git_commit"]}`. Method: `{record["params"].get("train", {}).get("method")}`.
+`{record["git_commit"]}`. Method: `{method}`.
 Released by {record["released_by"]} on {record["released_at"]}.
 
 ## Gate: {verdict}
 
 {reasons or "All thresholds of `evaluate.gate` hold."}
-Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers:
-{json.dumps(consistency) if consistency else "not measured"}.
+Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {agreement}.
 
 ## Evaluation: base vs fine-tuned, same items
 
