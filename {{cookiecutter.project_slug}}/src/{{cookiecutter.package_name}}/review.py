@@ -87,6 +87,8 @@ def aggregate(review_dir: Path, metrics: Path) -> dict:
 
 
 def serve(review_dir: Path, port: int) -> None:
+    if not (review_dir / "sheet.json").exists():
+        raise UserError(f"{review_dir / 'sheet.json'}: missing; run `make review` (review export) first")
     httpd = server.make_server(review_dir, port=port)
     print(f"review: open http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl+C when done)", flush=True)
     try:
