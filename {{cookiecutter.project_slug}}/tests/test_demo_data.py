@@ -94,6 +94,10 @@ def test_preference_pairs_cover_every_bucket_and_reject_a_different_answer():
     pairs = demo_data.make_preferences(20, seed=2)
     assert len(pairs) == 4 * 20 and {p["meta"]["bucket"] for p in pairs} == BUCKETS
     assert all(p["chosen"][0]["content"] != p["rejected"][0]["content"] for p in pairs)
+    # Every field has one type across the pairs: train loads them with datasets.Dataset.from_list.
+    assert {k: {type(p["meta"][k]) for p in pairs} for k in pairs[0]["meta"]} == {
+        k: {str} for k in ("bucket", "knowledge_point", "risk", "source")
+    }
     tool = [p for p in pairs if p["meta"]["bucket"] == "tool_use"]
     assert all(p["prompt"][0]["content"] == demo_tools.SYSTEM_TOOLS for p in tool)
 

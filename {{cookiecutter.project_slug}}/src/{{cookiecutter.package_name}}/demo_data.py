@@ -75,7 +75,8 @@ def make_preferences(n_per_bucket: int, seed: int) -> list[dict]:
         for card in [make(rng) for make in BUCKETS]:
             *prompt, answer = card["messages"]
             rejected = {"role": "assistant", "content": _rejected(card, rng)}
-            rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": card["meta"]})
+            meta = {k: v for k, v in card["meta"].items() if k != "check"}  # a check judges eval items only
+            rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": meta})
     return [{"id": f"pref-{i:04d}", **row} for i, row in enumerate(rows)]
 
 
