@@ -44,15 +44,20 @@ GIVEN_PROMPTS = [
 # Two words each once normalised: decontaminate matches shorter eval texts whole, and a generic
 # three-word tool error in a golden item would take every training row with that error with it.
 ERRORS = ['{"error":"timeout"}', '{"error":"unavailable"}', '{"error":"quota"}', '{"error":404}']
-# Most cards teach the call itself: its host has to be copied exactly, the hardest part to learn.
-KNOWLEDGE_POINTS = ["call_scan"] * 3 + ["answer_given_level"] * 2 + ["no_call_off_topic"] * 2
-KNOWLEDGE_POINTS += ["use_result"] * 2 + ["no_result"] * 2
+# Reading a tool's result is the hardest part to learn, so those cards come most often; they
+# teach the call too (every assistant turn is trained). Off-topic requests are also a bucket of
+# their own.
+KNOWLEDGE_POINTS = ["call_scan"] * 2 + ["answer_given_level"] * 2 + ["no_call_off_topic"]
+KNOWLEDGE_POINTS += ["use_result"] * 3 + ["no_result"] * 3
+# What the embedded model holds every time is critical (the gate requires all of it); reading a
+# result, and copying a host into a call, it gets right most of the time: high. With a real base
+# model, make no_result critical too: an invented verdict is the worst failure here.
 RISK = {
     "call_scan": "high",
     "answer_given_level": "critical",
     "no_call_off_topic": "critical",
     "use_result": "high",
-    "no_result": "critical",
+    "no_result": "high",
 }
 
 
