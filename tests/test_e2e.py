@@ -136,7 +136,7 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     params_file.write_text(params_file.read_text().replace("seed: 42\n    bf16", "seed: 7\n    bf16"))
     result = run(["dvc", "repro"], cwd=reproduced)
     ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["train", "merge", "evaluate"]
+    assert ran == ["train", "merge", "evaluate", "cost"]
     release(reproduced, "v2.0.0")
     v2 = snapshot(reproduced)
     assert v1["metrics/split.json"] == v2["metrics/split.json"]

@@ -203,7 +203,9 @@ def test_a_release_writes_its_record_cards_audit_line_and_tags(pipeline):
         produced_by,
         "",
     )
-    assert event["data_and_models"]["models/merged"] == record["dvc_lock_outs"]["models/merged"]
+    assert event["data_and_models"] == {
+        k: v for k, v in record["dvc_lock_outs"].items() if k.startswith("models/")
+    }
     assert event["gate"]["passed"] and event["signoff"] is None and event["by"].startswith("Ana Silva")
     again = release.main("v1.0.0", "prod", push=False)  # the same command again changes nothing
     assert again == record and sh("git", "tag").split().count("triage#prod#1") == 1

@@ -30,7 +30,7 @@ from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import reported
 from .lineage import dvc_lock_outs, git, read_base
-from .registry import audit, cards, monitoring
+from .registry import audit, cards, monitoring, workspace
 from .registry.readiness import ReleaseError, check_gate, check_tree, read_json, signoff
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "dvc", "dvclive")
@@ -128,7 +128,6 @@ def write_release(
     )
     spec = monitoring.spec(record["model"], v, previous, evaluate, p.monitoring)
     files[3].write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    outs = record["dvc_lock_outs"]
     audit.append(
         {
             "event": "release",
@@ -137,7 +136,7 @@ def write_release(
             "by": record["released_by"],
             "at": record["released_at"],
             "commit": record["git_commit"],
-            "data_and_models": {k: h for k, h in outs.items() if k.startswith(("data/", "models/"))},
+            "data_and_models": workspace.lock_hashes(),
             "gate": record["gate"],
             "pii_found_by_type": record["pii_found_by_type"],
             "signoff": record["review"],

@@ -24,8 +24,8 @@ from .registry.readiness import ReleaseError, read_json
 from .release import RELEASES, VERSION, artifact_name, git_user, released_versions, run, tag_commit
 
 
-def restore(model: str, version: str) -> dict:
-    """Files of the version back in the workspace and the index; returns its release record."""
+def restore(model: str, version: str) -> None:
+    """Files, data and models of the version back in the workspace (files in the index too)."""
     tag = f"{model}@{version}"
     git("restore", f"--source={tag}", "--staged", "--worktree", "--", ".", f":(exclude){RELEASES}")
     record = read_json(RELEASES / f"{version}.json")
@@ -37,7 +37,6 @@ def restore(model: str, version: str) -> dict:
     wrong = workspace.mismatches(record["dvc_lock_outs"])
     if wrong:
         raise ReleaseError(f"after checkout the workspace still differs from {version}:\n" + "\n".join(wrong))
-    return record
 
 
 def main(version: str, stage: str | None, reason: str = "", push: bool = False) -> dict:
@@ -53,7 +52,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
     if found:
         raise ReleaseError(found[0])
     before = git("rev-parse", "HEAD")
-    record = restore(model, version)
+    restore(model, version)
     event = audit.append(
         {
             "event": "rollback",
@@ -63,9 +62,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
             "at": audit.now(),
             "commit": tag_commit(f"{model}@{version}"),
             "from_commit": before,
-            "data_and_models": {
-                k: h for k, h in record["dvc_lock_outs"].items() if k.startswith(("data/", "models/"))
-            },
+            "data_and_models": workspace.lock_hashes(),  # of the restored dvc.lock
             "stage": stage,
             "reason": reason,
         }

@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import yaml
+
 
 def _file_md5(path: Path) -> str:
     digest = hashlib.md5()
@@ -44,3 +46,17 @@ def mismatches(outs: dict[str, str], root: Path = Path(".")) -> list[str]:
         elif (got := md5(target)) != want:
             problems.append(f"{path}: md5 {got} in the workspace, {want} in dvc.lock")
     return problems
+
+
+def lock_hashes(
+    lock_file: Path = Path("dvc.lock"), prefixes: tuple[str, ...] = ("data/", "models/")
+) -> dict[str, str]:
+    """{path: md5} of every dependency and output in dvc.lock under `prefixes`: the data a version
+    was trained on (data/raw, data/golden, ...) as well as what the pipeline made of it."""
+    if not lock_file.exists():
+        return {}
+    stages = (yaml.safe_load(lock_file.read_text(encoding="utf-8")) or {}).get("stages", {})
+    entries = [e for stage in stages.values() for kind in ("deps", "outs") for e in stage.get(kind, [])]
+    return dict(
+        sorted((e["path"], e["md5"]) for e in entries if e["path"].startswith(prefixes) and "md5" in e)
+    )
