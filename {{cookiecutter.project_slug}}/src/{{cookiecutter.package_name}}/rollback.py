@@ -27,10 +27,10 @@ from .release import RELEASES, VERSION, artifact_name, git_user, released_versio
 def restore(model: str, version: str) -> None:
     """Files, data and models of the version back in the workspace (files in the index too)."""
     tag = f"{model}@{version}"
-    git("restore", f"--source={tag}", "--staged", "--worktree", "--", ".", f":(exclude){RELEASES}")
-    record = read_json(RELEASES / f"{version}.json")
+    record = read_json(RELEASES / f"{version}.json")  # releases/ is never rolled back: it is here
     if record is None:
         raise ReleaseError(f"{RELEASES}/{version}.json is missing: {tag} was not made by the release command")
+    git("restore", f"--source={tag}", "--staged", "--worktree", "--", ".", f":(exclude){RELEASES}")
     checkout = subprocess.run(["dvc", "checkout", "--force"], capture_output=True, text=True)
     if checkout.returncode != 0:  # not in the local cache: fetch what is missing from the remote
         run(["dvc", "pull", "--force"], f"restoring the data and models of {version}")
