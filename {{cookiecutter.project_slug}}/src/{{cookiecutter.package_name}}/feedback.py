@@ -220,8 +220,8 @@ if __name__ == "__main__":
         print(f"feedback: {r['rows_in']} in, {sum(r['rejected_by_reason'].values())} rejected; {made}")
         alarms = (r.get("monitoring") or {}).get("triggered", [])
         for reason in alarms:
-            print(
-                f"feedback: ROLLBACK TRIGGER: {reason}; {r['monitoring']['rollback']['command']}",
-                file=sys.stderr,
-            )
+            print(f"feedback: ROLLBACK TRIGGER: {reason}", file=sys.stderr)
+        if alarms:
+            command = r["monitoring"]["rollback"]["command"] or "no earlier release to roll back to"
+            print(f"feedback: {command}", file=sys.stderr)
         sys.exit(3 if alarms else 0)
