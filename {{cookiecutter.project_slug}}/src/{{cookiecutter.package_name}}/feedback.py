@@ -19,9 +19,8 @@ applied to its window of feedback; a rollback trigger exits with status 3, for a
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -31,16 +30,9 @@ from .data.chat import check_conversation, normalize_content
 from .data.jsonl import JsonlError, parse, read_jsonl, read_lines, write_json, write_jsonl
 from .data.pii import apply_policy
 from .errors import UserError, reported
-from .registry.monitoring import triggered
+from .registry.monitoring import bucket_counts, check, when
 
 VERDICTS = ("good", "bad")
-
-
-def _when(text: object) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def check_record(row: dict) -> tuple[str, str] | None:
@@ -56,7 +48,7 @@ def check_record(row: dict) -> tuple[str, str] | None:
         value = row.get(field)
         if (field == "answer" or value is not None) and (not isinstance(value, str) or not value.strip()):
             return f"bad_{field}", f"field {field!r} must be a non-empty string"
-    if "at" in row and _when(row["at"]) is None:
+    if "at" in row and when(row["at"]) is None:
         return "bad_at", f"field 'at' is {row['at']!r}; expected an ISO 8601 time like 2026-11-02T10:15:00Z"
     messages = row.get("messages")
     if not isinstance(messages, list):
@@ -146,15 +138,6 @@ def candidates(rows: list[dict], known: set[str]) -> tuple[dict[str, list[dict]]
     return out, left_out
 
 
-def bucket_counts(rows: list[dict]) -> dict[str, Counter]:
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        counts[_meta(r).get("bucket", "_unassigned")].update(
-            {"verdicts": 1, "bad": int(r["verdict"] == "bad")}
-        )
-    return counts
-
-
 def main(
     pii: params_mod.PiiParams,
     feedback: Path,
@@ -182,21 +165,9 @@ def main(
         "left_out": {"in_golden": left_out["in_golden"], "repeated": left_out["repeated"]},
     }
     if spec is not None:
-        report["monitoring"] = monitor(spec, rows)
+        report["monitoring"] = check(spec, rows)
     write_json(metrics, report)
     return report
-
-
-def monitor(spec: dict, rows: list[dict]) -> dict:
-    """The release's signals over its window: feedback on that version in the last window_days."""
-    mine = [r for r in rows if r.get("model_version") in (None, spec["version"]) and _when(r.get("at"))]
-    end = max((_when(r["at"]) for r in mine), default=None)
-    start = end - datetime.timedelta(days=spec["window_days"]) if end else None
-    window = [r for r in mine if _when(r["at"]) > start] if start else []
-    critical = sum(r["verdict"] == "bad" and _meta(r).get("risk") == "critical" for r in window)
-    reasons = triggered(spec, bucket_counts(window), critical)
-    return {"version": spec["version"], "verdicts_in_window": len(window), "triggered": reasons,
-            "rollback": spec["rollback"] if reasons else None}  # fmt: skip
 
 
 if __name__ == "__main__":
