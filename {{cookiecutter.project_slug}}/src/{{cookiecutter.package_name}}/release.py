@@ -107,25 +107,16 @@ def write_release(
 ) -> list[Path]:
     """The release's files and its audit line; returns the paths to commit."""
     v = record["version"]
-    files = [
-        RELEASES / f"{v}.json",
-        RELEASES / f"{v}.md",
-        RELEASES / f"{v}.data.md",
-        RELEASES / f"{v}.monitoring.yaml",
-    ]
+    files = [RELEASES / f"{v}{kind}" for kind in (".json", ".md", ".data.md", ".monitoring.yaml")]
     write_json(files[0], record)
     files[1].write_text(cards.model_card(record, evaluate), encoding="utf-8")
+    data = {
+        stage: read_json(Path(f"metrics/{stage}.json")) or {}
+        for stage in ("curate", "split", "decontaminate")
+    }
     coverage = Path("reports/curate/coverage.md")
-    files[2].write_text(
-        cards.data_card(
-            v,
-            read_json(Path("metrics/curate.json")) or {},
-            read_json(Path("metrics/split.json")) or {},
-            read_json(Path("metrics/decontaminate.json")) or {},
-            coverage.read_text(encoding="utf-8") if coverage.exists() else "",
-        ),
-        encoding="utf-8",
-    )
+    coverage_md = coverage.read_text(encoding="utf-8") if coverage.exists() else ""
+    files[2].write_text(cards.data_card(v, **data, coverage_md=coverage_md), encoding="utf-8")
     spec = monitoring.spec(record["model"], v, previous, evaluate, p.monitoring)
     files[3].write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     audit.append(
