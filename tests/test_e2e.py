@@ -7,6 +7,7 @@ a no-op second run, and that a train knob re-runs only train -> merge -> evaluat
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,8 @@ def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
         cwd=reproduced, capture_output=True, text=True,
     )  # fmt: skip
     assert gate.returncode == 1
-    assert "golden: risk tier 'critical' pass rate 0.00 < 1.00" in gate.stderr
+    # The base model passes only the critical items that need no tool call: it never calls one.
+    assert re.search(r"golden: risk tier 'critical' pass rate 0\.[0-4]\d < 1\.00", gate.stderr), gate.stderr
 
 
 def test_every_stage_explains_itself(reproduced):
