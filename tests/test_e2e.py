@@ -190,6 +190,7 @@ def test_experiments_run_from_the_command_line(reproduced):
 def test_rollback_restores_the_first_version_and_its_stage(reproduced):
     # After the experiments above, back to the last commit, then to version 1 as prod.
     run(["git", "checkout", "--", "."], cwd=reproduced)
+    run(["git", "clean", "-fdq"], cwd=reproduced)  # the compare report left by the test above
     run(["dvc", "checkout", "--force", "--quiet"], cwd=reproduced)
     v2 = snapshot(reproduced)
     run(["make", "rollback", "VERSION=v1.0.0", "STAGE=prod"], cwd=reproduced)
