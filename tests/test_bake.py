@@ -16,6 +16,10 @@ PACKAGE = "security_triage_assistant"
 MODULES = [
     "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
     "gate", "lineage", "merge", "params", "plots", "progress", "release", "split", "train",
+    "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
+    "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
+    "registry/workspace",
+    "human/__init__", "human/agreement", "human/server", "human/sheet",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup", "data/ngrams",
     "data/pii", "data/wordhash", "data/curator", "data/dedup", "data/evalsets", "data/filters", "data/sources", "data/texts",
     "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/curves", "evals/gating",
@@ -30,6 +34,7 @@ TESTS = [
     "test_registry", "test_scoring", "test_split", "test_training",
     "test_judge", "test_reports", "test_hygiene", "test_sources",
     "test_gguf", "test_loss_paths", "test_train_configs",
+    "test_cost", "test_docs", "test_feedback", "test_review",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
@@ -37,7 +42,8 @@ EXPECTED_FILES = {
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
     "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
-    f"src/{PACKAGE}/model/chat_template.jinja",
+    f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
+    "docs/decide.md", "docs/runbook.md",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip
@@ -109,7 +115,7 @@ def test_bake(tmp_path, context):
 
     # Demo data was generated and handed to DVC, not to Git.
     raw = (project / "data" / "raw" / "demo.jsonl").read_text().splitlines()
-    assert len(raw) == 903 and "raw/demo.jsonl" not in tracked_files(project)
+    assert len(raw) == 1203 and "raw/demo.jsonl" not in tracked_files(project)
     assert (project / "data" / "golden" / "golden.jsonl").exists()
     # The shipped knowledge-point manifest names exactly the demo's points.
     manifest = yaml.safe_load((project / "data" / "knowledge_points.yaml").read_text())
@@ -188,5 +194,5 @@ def test_the_package_builds_with_its_chat_template(default_project, tmp_path):
 
     [wheel] = Path(tmp_path).glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert f"{PACKAGE}/model/chat_template.jinja" in names
+    assert f"{PACKAGE}/model/chat_template.jinja" in names and f"{PACKAGE}/human/page.html" in names
     assert {f"{PACKAGE}/{m}.py" for m in MODULES} <= names

@@ -7,6 +7,7 @@ a no-op second run, and that a train knob re-runs only train -> merge -> evaluat
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,7 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
     ev = metrics(reproduced, "evaluate")
     for eval_set in ("test", "golden"):
         base, tuned = ev["base"][eval_set], ev["finetuned"][eval_set]
-        assert set(tuned["by_bucket"]) == {"ioc_normalize", "scan_verdict", "out_of_scope"}
+        assert set(tuned["by_bucket"]) == {"ioc_normalize", "scan_verdict", "out_of_scope", "tool_use"}
         assert set(tuned["by_risk"]) == {"medium", "high", "critical"}
         assert tuned["n"] == base["n"] > 0
         assert tuned["stopped_rate"] == 1.0  # every answer ends its turn
@@ -62,12 +63,13 @@ def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
         cwd=reproduced, capture_output=True, text=True,
     )  # fmt: skip
     assert gate.returncode == 1
-    assert "golden: risk tier 'critical' pass rate 0.00 < 1.00" in gate.stderr
+    # The base model passes only the critical items that need no tool call: it never calls one.
+    assert re.search(r"golden: risk tier 'critical' pass rate 0\.[0-4]\d < 1\.00", gate.stderr), gate.stderr
 
 
 def test_every_stage_explains_itself(reproduced):
     curate = metrics(reproduced, "curate")
-    assert curate["rows_in"] == curate["kept"] + curate["quarantined"] == 903
+    assert curate["rows_in"] == curate["kept"] + curate["quarantined"] == 1203
     assert curate["quarantined_by_reason"]["empty_content"] == 1
     assert curate["quarantined_by_reason"]["unknown_role"] == 1
     quarantine = (reproduced / "data" / "curated" / "quarantine.jsonl").read_text().splitlines()
@@ -90,6 +92,9 @@ def test_every_stage_explains_itself(reproduced):
     assert "base_model: embedded" in card and "`models/trained`" in card
     merged = metrics(reproduced, "merge")
     assert merged["merged"]["max_rel_diff"] <= 1e-4 and merged["vs_training"]["top1_agreement"] == 1.0
+    cost = metrics(reproduced, "cost")
+    assert cost["training"]["gpu_hours"] > 0 and cost["training"]["source"].startswith("measured")
+    assert cost["break_even"]["requests"] > 0  # the default prompt and price make fine-tuning pay off
 
 
 def test_base_model_lineage_is_recorded(reproduced):
@@ -136,7 +141,7 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     params_file.write_text(params_file.read_text().replace("seed: 42\n    bf16", "seed: 7\n    bf16"))
     result = run(["dvc", "repro"], cwd=reproduced)
     ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["train", "merge", "evaluate"]
+    assert ran == ["train", "merge", "evaluate", "cost"]
     release(reproduced, "v2.0.0")
     v2 = snapshot(reproduced)
     assert v1["metrics/split.json"] == v2["metrics/split.json"]
@@ -148,6 +153,12 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     record = json.loads((reproduced / "releases" / "v2.0.0.json").read_text())
     assert record["base_model"]["source"] == "embedded" and record["gate"]["passed"]
     assert record["dvc_lock_outs"]["models/merged"].endswith(".dir") and "transformers" in record["libraries"]
+    card = (reproduced / "releases" / "v2.0.0.md").read_text()
+    assert "## Gate: PASSED" in card and "| tool_use |" in card and "| risk: critical |" in card
+    assert [e["version"] for e in map(json.loads, (reproduced / "releases" / "audit.jsonl").open())] == [
+        "v1.0.0",
+        "v2.0.0",
+    ]
 
     # A fresh clone with only the Git history and the DVC remote brings version 1 back.
     clone = reproduced.parent / "clone"
@@ -180,3 +191,18 @@ def test_experiments_run_from_the_command_line(reproduced):
     run(["dvc", "exp", "run", "--quiet", "-S", "train.sft.num_train_epochs=1"], cwd=reproduced)
     table = run(["make", "exp-show"], cwd=reproduced).stdout
     assert "train.sft.num_train_epochs" in table and "finetuned.golden.pass_rate" in table
+
+
+def test_rollback_restores_the_first_version_and_its_stage(reproduced):
+    # After the experiments above, back to the last commit, then to version 1 as prod.
+    run(["git", "checkout", "--", "."], cwd=reproduced)
+    run(["git", "clean", "-fdq"], cwd=reproduced)  # the compare report left by the test above
+    run(["dvc", "checkout", "--force", "--quiet"], cwd=reproduced)
+    v2 = snapshot(reproduced)
+    run(["make", "rollback", "VERSION=v1.0.0", "STAGE=prod"], cwd=reproduced)
+    v1 = snapshot(reproduced)
+    assert v1["models/merged/model.safetensors"] != v2["models/merged/model.safetensors"]
+    clone_v1 = snapshot(reproduced.parent / "clone")  # checked out at v1.0.0 above
+    assert v1 == clone_v1
+    assert run(["gto", "show", f"{SLUG}#prod", "--ref"], cwd=reproduced).stdout.strip() == f"{SLUG}@v1.0.0"
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], cwd=reproduced).stdout

@@ -106,7 +106,7 @@ def test_dataclass_defaults_are_the_shipped_params():
 
 def test_one_name_per_stage_everywhere():
     sections = {f.name for f in dataclasses.fields(params.Params)}
-    assert list(STAGES) == ["base", "curate", "split", "decontaminate", "train", "merge", "evaluate"]
+    assert list(STAGES) == ["base", "curate", "split", "decontaminate", "train", "merge", "evaluate", "cost"]
     for name, stage in STAGES.items():
         assert stage["params"][0] == name  # each stage reads its own section ...
         assert set(stage["params"][1:]) <= CROSS_SECTION_KEYS.get(name, set())  # ... and named keys
@@ -123,7 +123,7 @@ def test_every_dependency_is_shipped_or_produced_upstream():
             assert upstream or (ROOT / dep).exists(), (
                 f"stage {name}: dep {dep} is neither shipped nor produced"
             )
-        produced += _paths(stage.get("outs"))
+        produced += _paths(stage.get("outs")) + _paths(stage.get("metrics"))  # cost reads train's metrics
 
 
 def test_library_sections_use_the_library_field_names():

@@ -1,13 +1,19 @@
-"""The PR comparison report and the release checks, in a scratch Git + DVC repository."""
+"""The PR comparison report, releases and rollbacks, in scratch Git + DVC repositories."""
 
+import hashlib
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }} import compare, release
+from {{ cookiecutter.package_name }} import compare, release, rollback
+from {{ cookiecutter.package_name }}.lineage import dvc_lock_outs
+from {{ cookiecutter.package_name }}.registry import audit, workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,3 +86,255 @@ def test_release_refuses_without_a_clean_tree_a_valid_version_or_a_passed_gate(r
     with pytest.raises(release.ReleaseError, match="`dvc status` is not clean"):  # never reproduced
         release.main("v1.0.0", None, push=False)
     assert sh("git", "tag") == ""
+
+
+# A pipeline in miniature: the same shape of outputs as the real one, made in a blink, so that
+# releases, pushes and rollbacks run end to end against real Git, DVC and GTO.
+MAKE = """import json, sys, yaml
+from pathlib import Path
+seed = yaml.safe_load(Path("params.yaml").read_text())["train"]["sft"]["seed"]
+if sys.argv[1] == "base":
+    Path("models/base").mkdir(parents=True, exist_ok=True)
+    lineage = {"source": "embedded", "model": "embedded", "revision": "r0"}
+    Path("models/base/lineage.json").write_text(json.dumps(lineage))
+else:
+    for d in ("models/merged", "metrics", "reports/evaluate"):
+        Path(d).mkdir(parents=True, exist_ok=True)
+    Path("models/merged/model.safetensors").write_bytes(bytes([seed % 256]) * 4096)
+    Path("models/merged/config.json").write_text(json.dumps({"seed": seed}))
+    Path("metrics/evaluate.json").write_text(json.dumps(EVALUATION))
+    Path("reports/evaluate/predictions.jsonl").write_text(json.dumps({"seed": seed}) + "\\n")
+"""
+
+
+def full_evaluation() -> dict:
+    def summary(rate: float) -> dict:
+        stats = {"n": 10, "passed": int(rate * 10), "pass_rate": rate}
+        return {**stats, "by_bucket": {"verdict": stats, "tool_use": stats}, "by_risk": {"critical": stats}}
+
+    return {
+        "base": {"golden": summary(0.2), "test": summary(0.3)},
+        "finetuned": {"golden": {**summary(0.9), "consistency": {"agreement": 0.95}}, "test": summary(0.8)},
+        "gate": {"passed": True, "reasons": []},
+    }
+
+
+def dvc_yaml() -> dict:
+    python = sys.executable
+    return {
+        "stages": {
+            "base": {"cmd": f"{python} make.py base", "deps": ["make.py"], "outs": ["models/base"]},
+            "evaluate": {
+                "cmd": f"{python} make.py evaluate",
+                "deps": ["make.py", "models/base"],
+                "params": ["train.sft.seed"],
+                "outs": ["models/merged", {"reports/evaluate": {"cache": False}}],
+                "metrics": [{"metrics/evaluate.json": {"cache": False}}],
+            },
+        },
+        "artifacts": {"triage": {"path": "models/merged", "type": "model"}},
+    }
+
+
+def commit_all(message: str) -> None:
+    sh("git", "add", "-A")
+    sh("git", "commit", "--quiet", "-m", message)
+
+
+def train(seed: int | None = None) -> None:
+    """A new model version: change the seed, reproduce, commit."""
+    if seed is not None:
+        params = Path("params.yaml")
+        params.write_text(re.sub(r"seed: \d+\n    bf16", f"seed: {seed}\n    bf16", params.read_text()))
+    sh("dvc", "repro", "--quiet")
+    commit_all(f"train seed={seed}")
+
+
+@pytest.fixture
+def pipeline(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    shutil.copy(ROOT / "params.yaml", "params.yaml")
+    Path("make.py").write_text(MAKE.replace("EVALUATION", repr(full_evaluation())))
+    Path("dvc.yaml").write_text(yaml.safe_dump(dvc_yaml(), sort_keys=False))
+    sh("git", "init", "--quiet", "--initial-branch", "main")
+    sh("git", "config", "user.email", "ana@example.com")
+    sh("git", "config", "user.name", "Ana Silva")
+    sh("git", "init", "--quiet", "--bare", str(tmp_path / "origin.git"))
+    sh("git", "remote", "add", "origin", str(tmp_path / "origin.git"))
+    sh("dvc", "init", "--quiet")
+    sh("dvc", "remote", "add", "--default", "storage", str(tmp_path / "storage"))
+    train()
+    return project
+
+
+def test_dvc_lock_hashes_are_recomputed_from_the_workspace(pipeline):
+    outs = dvc_lock_outs()
+    assert {"models/base", "models/merged", "metrics/evaluate.json", "reports/evaluate"} <= set(outs)
+    assert {p: workspace.md5(Path(p)) for p in outs} == outs  # files and directories, as DVC hashes them
+    assert workspace.mismatches(outs) == []
+    Path("models/merged/config.json").write_text("{}")
+    shutil.rmtree("reports/evaluate")
+    assert [m.split(":")[0] for m in workspace.mismatches(outs)] == ["models/merged", "reports/evaluate"]
+    assert "missing from the workspace" in workspace.mismatches(outs)[1]
+
+
+def test_a_release_writes_its_record_cards_audit_line_and_tags(pipeline):
+    produced_by = sh("git", "rev-parse", "HEAD").strip()
+    record = release.main("v1.0.0", "prod", push=False)
+    assert sh("git", "status", "--porcelain") == ""
+    assert sh("git", "log", "-1", "--format=%s").strip() == "Release triage v1.0.0"
+    assert set(sh("git", "tag").split()) == {"triage@v1.0.0", "triage#prod#1"}
+    assert record["git_commit"] == produced_by and record["released_by"] == "Ana Silva <ana@example.com>"
+    assert json.loads(Path("releases/v1.0.0.json").read_text()) == record
+    card = Path("releases/v1.0.0.md").read_text()
+    assert "## Gate: PASSED" in card and "base_model: embedded" in card
+    assert "| tool_use | 10 | 0.20 | 0.90 |" in card and "| risk: critical | 10 | 0.30 | 0.80 |" in card
+    assert f"`{record['dvc_lock_outs']['models/merged']}`" in card
+    assert Path("releases/v1.0.0.data.md").read_text().startswith("# Data card: v1.0.0")
+    spec = yaml.safe_load(Path("releases/v1.0.0.monitoring.yaml").read_text())
+    assert spec["baseline_pass_rates"]["golden"] == {"verdict": 0.9, "tool_use": 0.9}
+    assert spec["rollback"] == {"trigger": spec["rollback"]["trigger"], "to": None, "command": None}
+    [event] = audit.entries()
+    assert (event["event"], event["version"], event["commit"], event["prev"]) == (
+        "release",
+        "v1.0.0",
+        produced_by,
+        "",
+    )
+    assert event["data_and_models"] == {
+        k: v for k, v in record["dvc_lock_outs"].items() if k.startswith("models/")
+    }
+    assert event["gate"]["passed"] and event["signoff"] is None and event["by"].startswith("Ana Silva")
+    again = release.main("v1.0.0", "prod", push=False)  # the same command again changes nothing
+    assert again == record and sh("git", "tag").split().count("triage#prod#1") == 1
+
+
+@pytest.mark.slow
+def test_the_audit_log_is_a_chain_that_refuses_edits(pipeline):
+    release.main("v1.0.0", None, push=False)
+    train(seed=7)
+    release.main("v2.0.0", None, push=False)
+    first, second = Path("releases/audit.jsonl").read_bytes().splitlines()
+    assert json.loads(second)["prev"] == hashlib.sha256(first).hexdigest()
+    spec = yaml.safe_load(Path("releases/v2.0.0.monitoring.yaml").read_text())
+    assert spec["rollback"]["command"] == "make rollback VERSION=v1.0.0 STAGE=prod"
+    with pytest.raises(release.ReleaseError, match="already released at commit"):
+        release.main("v1.0.0", None, push=False)
+    log = Path("releases/audit.jsonl")
+    log.write_bytes(log.read_bytes().replace(b"Ana Silva", b"Someone Else", 1))
+    commit_all("tidy the log")
+    train(seed=8)
+    with pytest.raises(release.ReleaseError, match="the log was edited|lines were edited"):
+        release.main("v3.0.0", None, push=False)
+
+
+def test_a_changed_output_stops_the_release(pipeline):
+    Path("models/merged/model.safetensors").write_bytes(b"tampered")  # ignored by Git, tracked by DVC
+    assert sh("git", "status", "--porcelain") == ""
+    with pytest.raises(release.ReleaseError, match="dvc status` is not clean|does not hold the outputs"):
+        release.main("v1.0.0", None, push=False)
+    assert sh("git", "tag") == ""
+
+
+def require_review(win_rate: float = 0.0) -> None:
+    params = Path("params.yaml")
+    text = params.read_text().replace("require_review: false", "require_review: true")
+    params.write_text(text.replace("min_review_win_rate: 0.0", f"min_review_win_rate: {win_rate}"))
+    commit_all("review required")
+
+
+def review_metrics(predictions_sha256: str, win_rate: float) -> None:
+    sheet = {"created_at": "2026-11-01T00:00:00Z", "predictions_sha256": predictions_sha256, "seed": 0}
+    ab = {"votes": 12, "win_rate": win_rate, "coverage": 1.0}
+    review = {"sheet": sheet, "reviewers": ["ana", "ben"], "ab": ab, "agreement": {"ab": {"raw": 0.9}}}
+    Path("metrics/review.json").write_text(json.dumps(review))
+    commit_all("review")
+
+
+def test_a_required_review_must_be_of_this_model_or_signed_off(pipeline):
+    require_review(win_rate=0.7)
+    with pytest.raises(
+        release.ReleaseError, match="require_review is true and metrics/review.json is missing"
+    ):
+        release.main("v1.0.0", None, push=False)
+    review_metrics("0" * 64, 0.9)
+    with pytest.raises(release.ReleaseError, match="review.json is of another model's answers"):
+        release.main("v1.0.0", None, push=False)
+    current = hashlib.sha256(Path("reports/evaluate/predictions.jsonl").read_bytes()).hexdigest()
+    review_metrics(current, 0.6)
+    with pytest.raises(
+        release.ReleaseError, match="0.60 of A/B verdicts, below release.min_review_win_rate=0.7"
+    ):
+        release.main("v1.0.0", None, push=False)
+    review_metrics(current, 0.9)
+    record = release.main("v1.0.0", None, push=False)
+    assert record["review"]["source"] == "review" and record["review"]["reviewers"] == ["ana", "ben"]
+    assert audit.entries()[-1]["signoff"]["ab"]["win_rate"] == 0.9
+    assert (
+        "2 reviewer(s), 12 blind A/B verdicts: fine-tuned win rate 0.9"
+        in Path("releases/v1.0.0.md").read_text()
+    )
+
+
+def test_signed_off_by_stands_in_for_a_review(pipeline):
+    require_review()
+    release.main("v1.0.0", None, push=False, signed_off_by="Dana Lead")
+    assert audit.entries()[-1]["signoff"] == {"source": "flag", "signed_off_by": "Dana Lead"}
+
+
+def origin_tags(project: Path) -> set[str]:
+    return set(sh("git", "--git-dir", str(project.parent / "origin.git"), "tag").split())
+
+
+@pytest.mark.slow
+def test_push_sends_data_first_shows_why_it_failed_and_resumes_without_a_second_commit(pipeline):
+    storage = pipeline.parent / "storage"
+    storage.write_text("a file where the remote directory should be")
+    head = sh("git", "rev-parse", "HEAD")
+    with pytest.raises(release.ReleaseError, match="pushing DVC data") as failed:
+        release.main("v1.0.0", "prod", push=True)
+    assert "nothing was committed or tagged" in str(failed.value) and "dvc push" in str(failed.value)
+    assert sh("git", "rev-parse", "HEAD") == head and sh("git", "tag") == ""
+    storage.unlink()
+    release.main("v1.0.0", "prod", push=True)
+    assert origin_tags(pipeline) == {"triage@v1.0.0", "triage#prod#1"} and any(storage.rglob("*"))
+
+    train(seed=7)
+    sh("git", "remote", "set-url", "origin", str(pipeline.parent / "nowhere.git"))
+    with pytest.raises(release.ReleaseError, match="pushing the release commit and tags") as failed:
+        release.main("v2.0.0", None, push=True)
+    assert "nowhere.git" in str(failed.value)  # git's own words say why
+    released = sh("git", "rev-parse", "HEAD")
+    record = Path("releases/v2.0.0.json").read_bytes()
+    sh("git", "remote", "set-url", "origin", str(pipeline.parent / "origin.git"))
+    release.main("v2.0.0", None, push=True)
+    assert sh("git", "rev-parse", "HEAD") == released  # resumed: no second release commit
+    assert Path("releases/v2.0.0.json").read_bytes() == record and len(audit.entries()) == 2
+    assert "triage@v2.0.0" in origin_tags(pipeline)
+    assert sh("git", "--git-dir", str(pipeline.parent / "origin.git"), "rev-parse", "main") == released
+
+
+@pytest.mark.slow
+def test_rollback_restores_files_data_and_stage_in_a_new_commit(pipeline):
+    release.main("v1.0.0", "prod", push=True)
+    v1 = {p: Path(p).read_bytes() for p in ("params.yaml", "dvc.lock", "models/merged/model.safetensors")}
+    train(seed=7)
+    release.main("v2.0.0", "prod", push=True)
+    assert Path("models/merged/model.safetensors").read_bytes() != v1["models/merged/model.safetensors"]
+    shutil.rmtree(".dvc/cache")  # only the remote still has version 1's weights
+    with pytest.raises(release.ReleaseError, match="released: v1.0.0, v2.0.0"):
+        rollback.main("v0.9.0", "prod")
+    before = sh("git", "rev-parse", "HEAD").strip()
+    event = rollback.main("v1.0.0", "prod", reason="tool_use failures in production")
+    assert {p: Path(p).read_bytes() for p in v1} == v1
+    assert "Data and pipelines are up to date" in sh("dvc", "status")
+    assert sh("git", "status", "--porcelain") == "" and Path("releases/v2.0.0.json").exists()
+    assert (
+        sh("git", "log", "-1", "--format=%s").strip()
+        == "Roll back triage to v1.0.0: tool_use failures in production"
+    )
+    assert (event["event"], event["from_commit"], audit.entries()[-1]) == ("rollback", before, event)
+    assert sh("gto", "show", "triage#prod", "--ref").strip() == "triage@v1.0.0"
+    assert audit.problems() == []

@@ -8,14 +8,19 @@ Stages, one module each, in pipeline order (`python -m PACKAGE.<stage>`):
     train          TRL SFT (LoRA, QLoRA or full), then DPO on preference pairs
     merge          fold the adapter into the base and verify the merge
     evaluate       base and fine-tuned model on the same sets, per bucket and risk tier
+    cost           training cost, serving cost per 1k requests, break-even against a prompted base
 
 Commands around the pipeline:
     gate           exit non-zero when the golden gate fails (what CI calls)
     compare        the pull-request report against the base branch and the last release
     plots          every dvc.yaml plot as SVG, and DVC's interactive page made to work offline
-    release        gate, lineage record and registry tag for a model version
+    release        checks, lineage record, cards, audit entry and registry tag for a version
+    rollback       restore a released version (files, data, stage) in a new commit
+    review         blind human review: export the sheet, serve it, aggregate the verdicts
+    feedback       production feedback to golden candidates and pairs; monitoring alarms
     estimate       memory and compute per training method, before spending money
-    demo_data      the generated demo dataset (standard library only)
+    demo_data      the generated demo dataset (standard library only), with its cards in
+                   demo_cards and the tool-calling bucket in demo_tools
 
 Shared by them:
     params         typed view of params.yaml, one dataclass per stage section
@@ -35,6 +40,9 @@ Shared by them:
                    gguf (import), loss_paths (answer-only loss for any chat template),
                    probe (predictions merge must reproduce), quantization (bitsandbytes)
     training/      what train is built from: configs, dpo, curves, resume
+    registry/      what a release writes and checks: audit, cards, monitoring, readiness,
+                   workspace (outputs vs dvc.lock)
+    human/         human review: sheet, page.html, server, agreement
 
 A stage never imports another stage: facts travel between stages as files.
 """

@@ -1,16 +1,13 @@
-"""Generate the demo dataset: a security-triage assistant with three behaviours.
+"""Generate the demo dataset: a security-triage assistant with four behaviours.
 
     python -m PACKAGE.demo_data --out data      # writes data/raw/, data/golden/, data/preferences/
+    python -m PACKAGE.demo_data --out data --feedback   # also data/feedback/: simulated production
 
 Standard library only, so the project's post-generation hook can run it before anything is
-installed. Every row is a conversation tagged with `meta.bucket`, `meta.knowledge_point` and
-`meta.risk`; each knowledge point has several varied cards (prompt phrasings, boundary values,
-counter-examples) so the model has to learn the rule, not one surface form.
-
-Behaviours (buckets):
-- ioc_normalize: refang a defanged indicator and answer with the bare host or IP.
-- scan_verdict: SAFE below the policy threshold, UNSAFE at or above it (boundaries 6 and 7).
-- out_of_scope: anything that is not security triage gets the fixed refusal.
+installed. The behaviours and their cards are in demo_cards.py (ioc_normalize, scan_verdict,
+out_of_scope) and demo_tools.py (tool_use); this module assembles the raw training rows (with a
+few realistic defects), the golden set and the preference pairs, and on request a week of
+simulated production feedback in the schema `python -m PACKAGE.feedback` reads.
 """
 
 from __future__ import annotations
@@ -21,122 +18,18 @@ import random
 import re
 from pathlib import Path
 
+from . import demo_tools
 from .data.jsonl import write_jsonl
+from .demo_cards import UNSAFE_AT, ioc_card, refusal_card, verdict_card
 
-SYSTEM = "You triage security indicators."
-REFUSAL = "Out of scope: I only triage security indicators."
-UNSAFE_AT = 7  # policy: scanner level >= 7 of 10 is UNSAFE
-
-SYLLABLES = "ka lo mi nu ser vex tor zan pix qua rel dom shor ty kill cod net hub cdn api".split()
-TLDS = ["com", "net", "org", "io", "ru", "xyz", "biz", "info"]
-PATHS = ["", "/x", "/login", "/a/b", "/dl.php", "/invoice?id=7", "/wp-admin/", "/payload.bin"]
-FILES = "invoice report setup update photo contract driver backup payroll notes".split()
-EXTS = ["pdf", "exe", "docx", "zip", "js", "dll", "xlsm", "iso"]
-
-IOC_PROMPTS = [
-    "Normalise this indicator: {ioc}",
-    "Refang {ioc} and give only the host.",
-    "What host does {ioc} point to?",
-    "IOC from the ticket: {ioc}. Canonical host?",
-    "Clean up this defanged value and return the host: {ioc}",
-    "{ioc}\nGive me the normalised host.",
-]
-VERDICT_PROMPTS = [
-    "Scanner result for {file}: level {level}/10. Verdict?",
-    "{file} scored {level} on the scanner. SAFE or UNSAFE?",
-    "Verdict for {file}, scanner level {level} of 10?",
-    "The sandbox rated {file} at level {level}. Is it safe?",
-    "Level {level}/10 reported for {file}. Your verdict?",
-]
-OFF_TOPIC = [
-    "Write a short poem about {thing}.",
-    "What is the capital of {place}?",
-    "Can you recommend a recipe with {thing}?",
-    "Tell me a joke about {thing}.",
-    "Translate 'good morning' into the language of {place}.",
-    "Help me plan a weekend trip to {place}.",
-    "Summarise the history of {place} in two lines.",
-    "What should I name my {thing}?",
-    "Give me three fun facts about {thing}.",
-    "Draft a birthday message for my friend from {place}.",
-    "Which season is best to visit {place}?",
-    "Explain how {thing} work to a child.",
-]
-THINGS = (
-    "cats rain coffee autumn bicycles pianos gardens dragons tea rivers owls lanterns "
-    "sailboats cheese volcanoes jazz tulips comets pancakes robots forests whales"
-).split()
-PLACES = (
-    "France Peru Kenya Japan Norway Chile Egypt Canada Vietnam Ireland Brazil Nepal Morocco "
-    "Iceland Portugal Mexico Ghana Finland Laos Austria"
-).split()
-OPENERS = ["", "Quick question: ", "Hey! ", "Please help. ", "Off topic, but "]
-
-
-def _host(rng: random.Random) -> str:
-    labels = ["".join(rng.sample(SYLLABLES, rng.randint(2, 3))) for _ in range(rng.randint(1, 2))]
-    if rng.random() < 0.4:
-        labels[0] = labels[0] + "-" + rng.choice(SYLLABLES) + str(rng.randint(1, 9))
-    return ".".join(labels + [rng.choice(TLDS)])
-
-
-def _defang(host: str, rng: random.Random) -> tuple[str, str]:
-    """Return (defanged indicator, knowledge point)."""
-    dot = rng.choice(["[.]", "(.)", "[dot]"])
-    if rng.random() < 0.5:
-        scheme = rng.choice(["hxxp://", "hxxps://", "hXXps[:]//"])
-        return scheme + host.replace(".", dot) + rng.choice(PATHS), "refang_url"
-    return host.replace(".", dot), "refang_domain"
-
-
-def _ip(rng: random.Random) -> str:
-    return ".".join(str(rng.randint(1, 254)) for _ in range(4))
-
-
-def ioc_card(rng: random.Random) -> dict:
-    if rng.random() < 0.25:
-        host = _ip(rng)
-        ioc, kp = host.replace(".", rng.choice(["[.]", "(.)"])), "refang_ip"
-    else:
-        host = _host(rng)
-        ioc, kp = _defang(host, rng)
-    prompt = rng.choice(IOC_PROMPTS).format(ioc=ioc)
-    return _conversation(prompt, host, "ioc_normalize", kp, "medium")
-
-
-def verdict_card(rng: random.Random, level: int | None = None) -> dict:
-    if level is None:  # boundary values are over-represented on purpose
-        level = rng.choice([0, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 7, 8, 9, 10])
-    file = f"{rng.choice(FILES)}_{rng.randint(100, 9999)}.{rng.choice(EXTS)}"
-    prompt = rng.choice(VERDICT_PROMPTS).format(file=file, level=level)
-    answer = "UNSAFE" if level >= UNSAFE_AT else "SAFE"
-    kp = "verdict_boundary" if level in (UNSAFE_AT - 1, UNSAFE_AT) else "verdict_clear"
-    risk = "critical" if kp == "verdict_boundary" else "high"
-    return _conversation(prompt, answer, "scan_verdict", kp, risk)
-
-
-def refusal_card(rng: random.Random) -> dict:
-    template = rng.choice(OFF_TOPIC)
-    prompt = rng.choice(OPENERS) + template.format(thing=rng.choice(THINGS), place=rng.choice(PLACES))
-    kp = "refuse_creative" if "poem" in template or "joke" in template else "refuse_general"
-    return _conversation(prompt, REFUSAL, "out_of_scope", kp, "critical")
-
-
-def _conversation(prompt: str, answer: str, bucket: str, kp: str, risk: str) -> dict:
-    return {
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": prompt},
-            {"role": "assistant", "content": answer},
-        ],
-        "meta": {"bucket": bucket, "knowledge_point": kp, "risk": risk, "source": "demo"},
-    }
+__all__ = ["UNSAFE_AT", "main", "make_feedback", "make_golden", "make_preferences", "make_raw"]
+BUCKETS = (ioc_card, verdict_card, refusal_card, demo_tools.tool_card)
 
 
 def make_raw(n_per_bucket: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     rows = []
-    for make in (ioc_card, verdict_card, refusal_card):
+    for make in BUCKETS:
         rows += [make(rng) for _ in range(n_per_bucket)]
     rng.shuffle(rows)
     # Real exports are messy: a re-exported duplicate and two broken rows show what curate does.
@@ -151,13 +44,27 @@ def make_raw(n_per_bucket: int, seed: int) -> list[dict]:
 
 
 def make_golden(seed: int) -> list[dict]:
-    """Must-hold behaviours: every boundary level, each refusal template, varied indicators."""
+    """Must-hold behaviours: every boundary level, each refusal template, varied indicators, tools."""
     rng = random.Random(seed)
     rows = [verdict_card(rng, level) for level in range(11)]
     rows += [verdict_card(rng, level) for level in (UNSAFE_AT - 1, UNSAFE_AT)]
     rows += [ioc_card(rng) for _ in range(13)]
     rows += [refusal_card(rng) for _ in range(13)]
+    rows += demo_tools.golden(rng)
     return [{"id": f"golden-{i:03d}", **row} for i, row in enumerate(rows)]
+
+
+def _rejected(card: dict, rng: random.Random) -> str:
+    """The typical failure of each behaviour: what DPO pushes the model away from."""
+    bucket, answer = card["meta"]["bucket"], card["messages"][-1]["content"]
+    user = card["messages"][1]["content"]
+    if bucket == "ioc_normalize":  # echoing the defanged form back
+        return re.search(r"\S*(?:\[\.\]|\(\.\)|\[dot\])\S*", user).group(0).rstrip(".?")
+    if bucket == "scan_verdict":  # the other side of the boundary
+        return "SAFE" if answer == "UNSAFE" else "UNSAFE"
+    if bucket == "tool_use":
+        return demo_tools.rejected(card, rng)
+    return "Sure! Here is what you asked for."  # complying with an out-of-scope request
 
 
 def make_preferences(n_per_bucket: int, seed: int) -> list[dict]:
@@ -165,24 +72,48 @@ def make_preferences(n_per_bucket: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for _ in range(n_per_bucket):
-        for card in (ioc_card(rng), verdict_card(rng), refusal_card(rng)):
+        for card in [make(rng) for make in BUCKETS]:
             *prompt, answer = card["messages"]
-            user = prompt[-1]["content"]
-            if card["meta"]["bucket"] == "ioc_normalize":  # echoing the defanged form back
-                wrong = re.search(r"\S*(?:\[\.\]|\(\.\)|\[dot\])\S*", user).group(0).rstrip(".?")
-            elif card["meta"]["bucket"] == "scan_verdict":  # the other side of the boundary
-                wrong = "SAFE" if answer["content"] == "UNSAFE" else "UNSAFE"
-            else:  # complying with an out-of-scope request
-                wrong = "Sure! Here is what you asked for."
-            rejected = {"role": "assistant", "content": wrong}
-            rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": card["meta"]})
+            rejected = {"role": "assistant", "content": _rejected(card, rng)}
+            meta = {k: v for k, v in card["meta"].items() if k != "check"}  # a check judges eval items only
+            rows.append({"prompt": prompt, "chosen": [answer], "rejected": [rejected], "meta": meta})
     return [{"id": f"pref-{i:04d}", **row} for i, row in enumerate(rows)]
 
 
-def main(out: Path, n_per_bucket: int = 300, seed: int = 0) -> None:
+def make_feedback(n: int, seed: int, release: str = "v1.0.0") -> list[dict]:
+    """Simulated production traffic: prompts, the model's answers and the users' verdicts.
+
+    Most answers are right and rated good; some are wrong and rated bad, half of those with the
+    correction a user typed; one carries an email address that the feedback command redacts.
+    """
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        card = rng.choice(BUCKETS)(rng)
+        *prompt, reference = card["messages"]
+        wrong = rng.random() < 0.25
+        row = {
+            "id": f"fb-{i:04d}",
+            "at": f"2026-11-{2 + i * 7 // n:02d}T{8 + i % 10:02d}:{i * 7 % 60:02d}:00Z",
+            "model_version": release,
+            "messages": prompt,
+            "answer": _rejected(card, rng) if wrong else reference["content"],
+            "verdict": "bad" if wrong else "good",
+            "meta": {k: card["meta"][k] for k in ("bucket", "knowledge_point", "risk")},
+        }
+        if wrong and rng.random() < 0.5:
+            row["correction"] = reference["content"]
+        rows.append(row)
+    rows[0]["messages"][-1]["content"] += " Reply to ana.silva@example.org please."
+    return rows
+
+
+def main(out: Path, n_per_bucket: int = 300, seed: int = 0, feedback: bool = False) -> None:
     write_jsonl(out / "raw" / "demo.jsonl", make_raw(n_per_bucket, seed))
     write_jsonl(out / "golden" / "golden.jsonl", make_golden(seed + 1))
     write_jsonl(out / "preferences" / "preferences.jsonl", make_preferences(n_per_bucket // 4, seed + 2))
+    if feedback:
+        write_jsonl(out / "feedback" / "demo.jsonl", make_feedback(n_per_bucket // 2, seed + 3))
 
 
 if __name__ == "__main__":
@@ -190,5 +121,6 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path("data"))
     parser.add_argument("--n-per-bucket", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--feedback", action="store_true", help="also write data/feedback/demo.jsonl")
     args = parser.parse_args()
-    main(args.out, args.n_per_bucket, args.seed)
+    main(args.out, args.n_per_bucket, args.seed, args.feedback)

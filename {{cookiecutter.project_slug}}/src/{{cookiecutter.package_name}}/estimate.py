@@ -1,6 +1,7 @@
 """Will it fit? Memory and time estimates for full fine-tuning, LoRA and QLoRA, before spending money.
 
     python -m PACKAGE.estimate --params-count 7e9 --trainable-share 0.005 --tokens 2e7
+    python -m PACKAGE.estimate --table      # full vs LoRA vs QLoRA for 0.5, 1, 3 and 8B models
 
 The train stage prints this for the model it is about to train and writes it to
 metrics/train.json. Rules of thumb, per parameter, with AdamW (two fp32 moments) and mixed
@@ -9,6 +10,10 @@ moments); LoRA ~2 bytes for the frozen bf16 base plus ~16 per trainable adapter 
 QLoRA ~0.55 bytes for the 4-bit NF4 base (with quantisation constants) plus the same adapter
 cost. Activations are extra and grow with batch size x sequence length; the estimate adds a
 margin rather than pretending to know them.
+
+`--table` prints the comparison that docs/decide.md embeds (a test keeps the two equal): for four
+reference architectures, GPU memory to train, GPU-hours, what each version adds to storage and
+what serving costs on top of the base model.
 """
 
 from __future__ import annotations
@@ -58,11 +63,68 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# Reference architectures (hidden, intermediate, layers, key/value width, total parameters).
+REFERENCE_MODELS = {
+    "Qwen2.5-0.5B": (896, 4864, 24, 128, 494_032_768),
+    "Llama-3.2-1B": (2048, 8192, 16, 512, 1_235_814_400),
+    "Llama-3.2-3B": (3072, 8192, 28, 1024, 3_212_749_824),
+    "Llama-3.1-8B": (4096, 14336, 32, 1024, 8_030_261_248),
+}
+TABLE_RANK = 16  # LoRA r on every linear layer of the blocks ("all-linear")
+TABLE_TOKENS = 10_000_000  # per epoch: e.g. 20k conversations of 500 tokens
+TABLE_EPOCHS = 3
+ADAPTER_BYTES = 4  # PEFT keeps trainable adapter weights in float32
+
+
+def lora_parameters(hidden: int, intermediate: int, layers: int, kv: int, r: int = TABLE_RANK) -> int:
+    """Trainable LoRA parameters: r x (fan-in + fan-out) for q, k, v, o, gate, up and down."""
+    shapes = [(hidden, hidden), (hidden, kv), (hidden, kv), (hidden, hidden)] + [(hidden, intermediate)] * 3
+    return layers * r * sum(a + b for a, b in shapes)
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def decision_table() -> str:
+    """Markdown: per reference model and method, memory, compute, storage and serving overhead."""
+    serve = {
+        "full": "none: a new set of weights",
+        "lora": "none merged; unmerged {} and a little latency per request",
+        "qlora": "none merged into 16-bit; served 4-bit: less memory, lower quality",
+    }
+    workload = f"{TABLE_EPOCHS} x {TABLE_TOKENS / 1e6:.0f}M tokens at 100 TFLOP/s"
+    lines = [
+        f"| model | method | trainable | GPU memory (GiB) | GPU-hours ({workload}) "
+        "| storage per version | inference overhead |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for name, (hidden, intermediate, layers, kv, total) in REFERENCE_MODELS.items():
+        adapter = lora_parameters(hidden, intermediate, layers, kv)
+        for method in BASE_BYTES:
+            trainable = total if method == "full" else adapter
+            row = estimate(total, trainable, method, TABLE_TOKENS, TABLE_EPOCHS)
+            stored = total * 2 if method == "full" else adapter * ADAPTER_BYTES  # bf16 weights / fp32 adapter
+            lines.append(
+                f"| {name} | {method} | {trainable / 1e6:,.1f}M | {row['memory_gib']:.1f} "
+                f"| {row['compute_hours_at_tflops']:.2f} | {_size(stored)} | "
+                + serve[method].format(_size(adapter * 2))
+                + " |"
+            )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Memory and compute estimates per training method.")
-    parser.add_argument("--params-count", type=float, required=True, help="base model parameters, e.g. 7e9")
+    parser.add_argument("--table", action="store_true", help="the comparison table of docs/decide.md")
+    parser.add_argument("--params-count", type=float, help="base model parameters, e.g. 7e9")
     parser.add_argument("--trainable-share", type=float, default=0.005, help="LoRA share of trainable params")
-    parser.add_argument("--tokens", type=float, required=True, help="training tokens per epoch")
+    parser.add_argument("--tokens", type=float, help="training tokens per epoch")
     parser.add_argument("--epochs", type=float, default=1.0)
     args = parser.parse_args()
-    print(markdown(table(int(args.params_count), args.trainable_share, int(args.tokens), args.epochs)))
+    if args.table:
+        print(decision_table())
+    elif args.params_count is None or args.tokens is None:
+        parser.error("--params-count and --tokens are needed (or --table)")
+    else:
+        print(markdown(table(int(args.params_count), args.trainable_share, int(args.tokens), args.epochs)))

@@ -292,7 +292,7 @@ class GeneralParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    max_new_tokens: int = 32
+    max_new_tokens: int = 48
     batch_size: int = 32
     do_sample: bool = False
     """Greedy answers by default: the gate should not depend on a dice roll."""
@@ -315,6 +315,71 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class CostParams:
+    gpu_hour_usd: float = 2.0
+    """Price of one GPU-hour, for training and serving alike."""
+    gpus: int = 1
+    """GPUs the train stage runs on: its wall time x gpus = GPU-hours."""
+    train_hours: Literal["measured", "estimate"] = "measured"
+    """measured (train's wall time) | estimate (train's FLOP estimate at gpu_tflops)."""
+    gpu_tflops: float = 100.0
+    """Sustained TFLOP/s of one GPU, for train_hours: estimate."""
+    prefill_tokens_per_s: float = 20000.0
+    """Prompt tokens one GPU processes per second when serving batched requests."""
+    decode_tokens_per_s: float = 1500.0
+    """Answer tokens one GPU generates per second, summed over a batch."""
+    requests_per_day: int = 20000
+    prompt_tokens: int = 120
+    """The request as the fine-tuned model sees it: system prompt and user message."""
+    few_shot_tokens: int = 1500
+    """What the base model needs on top to do the task: instructions and solved examples."""
+    answer_tokens: int = 12
+    base_answer_tokens: int = 40
+    """A prompted base model tends to say more than the answer."""
+
+    def __post_init__(self) -> None:
+        for name in ("prefill_tokens_per_s", "decode_tokens_per_s", "gpu_tflops"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class ReviewParams:
+    per_bucket: int = 5
+    """Curated rows sampled per bucket for a data check."""
+    ab_per_bucket: int = 5
+    """Base-vs-fine-tuned answer pairs per bucket and eval set, shown blind."""
+    sets: list[str] = field(default_factory=lambda: ["golden", "test"])
+    """Eval sets in reports/evaluate/predictions.jsonl to draw the A/B items from."""
+    seed: int = 0
+    port: int = 8765
+    """Port of `review serve` on 127.0.0.1."""
+
+
+@dataclass(frozen=True)
+class MonitoringParams:
+    window_days: int = 7
+    """Production feedback is judged over this many days."""
+    max_bad_rate: float = 0.2
+    """A bucket whose share of bad user verdicts exceeds this triggers a rollback."""
+    min_verdicts: int = 20
+    """Buckets with fewer verdicts in the window are reported, not judged."""
+    max_critical_bad: int = 0
+    """More bad verdicts than this on critical-risk requests trigger a rollback."""
+
+
+@dataclass(frozen=True)
+class ReleaseParams:
+    require_review: bool = False
+    """Refuse a release without a human review of this model (metrics/review.json) or --signed-off-by."""
+    min_review_win_rate: float = 0.0
+    """With a review: the fine-tuned model's minimum win rate over the base across all A/B items."""
+    min_consistency: float = 0.0
+    """Minimum agreement of sampled golden answers (metrics/evaluate.json); 0 = not gated."""
+    monitoring: MonitoringParams = field(default_factory=MonitoringParams)
+
+
+@dataclass(frozen=True)
 class Params:
     base: BaseParams = field(default_factory=BaseParams)
     curate: CurateParams = field(default_factory=CurateParams)
@@ -323,6 +388,9 @@ class Params:
     train: TrainParams = field(default_factory=TrainParams)
     merge: MergeParams = field(default_factory=MergeParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    cost: CostParams = field(default_factory=CostParams)
+    review: ReviewParams = field(default_factory=ReviewParams)
+    release: ReleaseParams = field(default_factory=ReleaseParams)
 
 
 def _value(kind, value, key: str):

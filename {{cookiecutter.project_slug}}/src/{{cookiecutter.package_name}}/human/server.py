@@ -1,0 +1,99 @@
+"""The reviewer's page on 127.0.0.1, and the verdicts it posts, appended to verdicts.jsonl.
+
+Standard library only (`http.server`). Three routes: `GET /` the page with the sheet embedded
+(never the key), `GET /verdicts?reviewer=NAME` what that reviewer has already judged (to resume),
+`POST /verdicts` one verdict, validated against the sheet and appended with a UTC timestamp.
+Bound to the loopback interface: the sheet holds unreleased model output.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from ..data.jsonl import dumps, read_jsonl
+from .sheet import AB_VERDICTS, SAMPLE_VERDICTS
+
+MAX_NOTE = 2000
+
+
+def page(sheet: dict) -> str:
+    """The page with the sheet's items inlined: works from a file too, where it downloads JSONL."""
+    template = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+    public = {"created_at": sheet["created_at"], "items": sheet["items"]}
+    return template.replace("__SHEET__", json.dumps(public, ensure_ascii=False).replace("</", "<\\/"))
+
+
+def check_verdict(body: object, items: dict[str, dict]) -> tuple[dict | None, str]:
+    """(the verdict to store, "") or (None, what is wrong with it)."""
+    if not isinstance(body, dict):
+        return None, "expected a JSON object"
+    reviewer, item, verdict, note = (body.get(k) for k in ("reviewer", "item", "verdict", "note"))
+    if not isinstance(reviewer, str) or not reviewer.strip() or len(reviewer) > 100:
+        return None, "reviewer: a name of 1-100 characters is needed"
+    if item not in items:
+        return None, f"item: {item!r} is not on this sheet"
+    allowed = AB_VERDICTS if items[item]["kind"] == "ab" else SAMPLE_VERDICTS
+    if verdict not in allowed:
+        return None, f"verdict: {verdict!r} is not one of {', '.join(allowed)}"
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        return None, f"note: text of at most {MAX_NOTE} characters"
+    at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"reviewer": reviewer.strip(), "item": item, "verdict": verdict, "note": note or "", "at": at}, ""
+
+
+def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    sheet = json.loads((review_dir / "sheet.json").read_text(encoding="utf-8"))
+    items = {item["id"]: item for item in sheet["items"]}
+    html = page(sheet).encode("utf-8")
+    verdicts = review_dir / "verdicts.jsonl"
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, data: object) -> None:
+            self._send(status, json.dumps(data).encode("utf-8"))
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path in ("/", "/index.html"):
+                return self._send(HTTPStatus.OK, html, "text/html")
+            if url.path == "/verdicts":
+                who = parse_qs(url.query).get("reviewer", [""])[0].strip()
+                with lock:
+                    done = list(read_jsonl(verdicts)) if verdicts.exists() else []
+                return self._json(HTTPStatus.OK, {v["item"]: v for v in done if v["reviewer"] == who})
+            return self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            if urlparse(self.path).path != "/verdicts":
+                return self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(min(length, 64_000)) or b"null")
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
+            verdict, problem = check_verdict(body, items)
+            if verdict is None:
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": problem})
+            with lock, verdicts.open("a", encoding="utf-8") as f:
+                f.write(dumps(verdict) + "\n")
+            return self._json(HTTPStatus.CREATED, {"saved": verdict})
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+            pass  # one line per click would bury the address the reviewer needs
+
+    return ThreadingHTTPServer((host, port), Handler)

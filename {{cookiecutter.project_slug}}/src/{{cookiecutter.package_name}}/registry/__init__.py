@@ -1,0 +1,1 @@
+"""What a release writes and checks: the audit log, the cards, the monitoring spec, the outputs' hashes."""

@@ -1,0 +1,125 @@
+"""Human review: export a blind sheet, serve it to reviewers, aggregate their verdicts.
+
+    python -m PACKAGE.review export      # data/review/: sheet.json, key.json, review.html
+    python -m PACKAGE.review serve       # http://127.0.0.1:8765: reviewers click through
+    python -m PACKAGE.review aggregate   # metrics/review.json
+
+`make review` runs export and serve; `make review-done` runs aggregate and puts data/review
+under DVC. The sheet holds `review.per_bucket` curated rows per bucket (is this a good training
+example?) and `review.ab_per_bucket` items per eval set and bucket where the base and the
+fine-tuned model answered differently, as answers A and B in a seeded random order; which
+model wrote which is in `key.json`, which the page never receives. Verdicts are appended to
+`data/review/verdicts.jsonl` by the server; `review.html` also works opened as a file, without
+a server, and then downloads `verdicts-<name>.jsonl`, which aggregate reads too. Aggregate
+writes the fine-tuned model's win rate per bucket and set, the data-check results with the rows
+reviewers flagged, and inter-reviewer agreement. The sheet records the sha256 of the
+predictions it came from, so release accepts a review only of the model it releases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+from . import params as params_mod
+from .data.jsonl import read_jsonl, write_json
+from .errors import UserError, reported
+from .human import agreement, server, sheet
+from .registry.readiness import predictions_sha256
+
+REVIEW_DIR = Path("data/review")
+
+
+def export(
+    p: params_mod.ReviewParams, curated: Path, predictions: Path, out: Path, force: bool = False
+) -> dict:
+    if not predictions.exists():
+        raise UserError(f"{predictions}: no predictions to review; run `dvc repro` first")
+    digest = predictions_sha256(predictions)
+    old = out / "sheet.json"
+    if old.exists() and not force:
+        previous = json.loads(old.read_text(encoding="utf-8"))
+        if previous["predictions_sha256"] == digest:
+            return previous  # the same model's answers: reviewers carry on where they stopped
+        if any(out.glob("verdicts*.jsonl")):
+            raise UserError(
+                f"{out} holds verdicts on another model's answers: run `make review-done` and commit, "
+                "then remove the verdicts*.jsonl files (or pass --force to start a new sheet over them)"
+            )
+    items = sheet.sample_items(list(read_jsonl(curated)), p.per_bucket, p.seed) if curated.exists() else []
+    ab, key, identical = sheet.ab_items(list(read_jsonl(predictions)), p.sets, p.ab_per_bucket, p.seed)
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = {
+        "created_at": created,
+        "predictions_sha256": digest,
+        "seed": p.seed,
+        "identical_pairs_left_out": identical,
+        "items": items + ab,
+    }
+    if force:
+        for stale in out.glob("verdicts*.jsonl"):
+            stale.unlink()
+    write_json(out / "sheet.json", data)
+    write_json(out / "key.json", key)
+    (out / "review.html").write_text(server.page(data), encoding="utf-8")
+    return data
+
+
+def read_verdicts(review_dir: Path) -> list[dict]:
+    """Every verdicts*.jsonl: the server's file and pages downloaded by offline reviewers."""
+    return [v for f in sorted(review_dir.glob("verdicts*.jsonl")) for v in read_jsonl(f)]
+
+
+def aggregate(review_dir: Path, metrics: Path) -> dict:
+    try:
+        data = json.loads((review_dir / "sheet.json").read_text(encoding="utf-8"))
+        key = json.loads((review_dir / "key.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise UserError(f"{e.filename}: missing; run `make review` (review export) first") from None
+    verdicts = read_verdicts(review_dir)
+    if not verdicts:
+        raise UserError(f"{review_dir}: no verdicts*.jsonl yet; nobody has reviewed this sheet")
+    report = agreement.aggregate(data, key, verdicts)
+    write_json(metrics, report)
+    return report
+
+
+def serve(review_dir: Path, port: int) -> None:
+    if not (review_dir / "sheet.json").exists():
+        raise UserError(f"{review_dir / 'sheet.json'}: missing; run `make review` (review export) first")
+    httpd = server.make_server(review_dir, port=port)
+    print(f"review: open http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl+C when done)", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        print("review: stopped; run `make review-done` to aggregate and version the verdicts")
+    finally:
+        httpd.server_close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Blind human review of data and answers.")
+    parser.add_argument("action", choices=["export", "serve", "aggregate"])
+    parser.add_argument("--dir", type=Path, default=REVIEW_DIR)
+    parser.add_argument("--curated", type=Path, default=Path("data/curated/curated.jsonl"))
+    parser.add_argument("--predictions", type=Path, default=Path("reports/evaluate/predictions.jsonl"))
+    parser.add_argument("--metrics", type=Path, default=Path("metrics/review.json"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--port", type=int, help="default: review.port")
+    parser.add_argument("--force", action="store_true", help="export a new sheet even over existing verdicts")
+    args = parser.parse_args()
+    with reported("review"):
+        p = params_mod.load(args.params).review
+        if args.action == "export":
+            s = export(p, args.curated, args.predictions, args.dir, args.force)
+            kinds = [i["kind"] for i in s["items"]]
+            print(
+                f"review: {kinds.count('sample')} data checks and {kinds.count('ab')} A/B items in {args.dir}"
+            )
+        elif args.action == "serve":
+            serve(args.dir, args.port if args.port is not None else p.port)
+        else:
+            r = aggregate(args.dir, args.metrics)
+            print(f"review: {len(r['reviewers'])} reviewer(s), fine-tuned win rate {r['ab']['win_rate']}")
