@@ -52,6 +52,8 @@ def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
 
     makefile = template / PROJECT_DIR / "Makefile"
     makefile.write_text(makefile.read_text() + "\ndag:  ## the pipeline as a graph\n\tdvc dag\n")
+    manifest = template / PROJECT_DIR / "data" / "knowledge_points.yaml"  # template, beside DVC data
+    manifest.write_text(manifest.read_text() + "# reviewed\n")
     run([*GIT, "commit", "--quiet", "-am", "template v2: make dag"], template)
     assert cruft("check", cwd=project).returncode == 1
 
@@ -62,7 +64,8 @@ def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
     )  # no data, Git or DVC there
     assert "dag:  ## the pipeline as a graph" in (project / "Makefile").read_text()
     changed = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout.splitlines()
-    assert sorted(line[3:] for line in changed) == [".cruft.json", "Makefile"]
+    assert sorted(line[3:] for line in changed) == [".cruft.json", "Makefile", "data/knowledge_points.yaml"]
+    assert (project / "data" / "knowledge_points.yaml").read_text().endswith("# reviewed\n")
     assert not list(project.rglob("*.rej"))
     assert (project / "models" / "weights.bin").read_bytes() == b"\0\1"
     assert (project / "data" / "raw" / "demo.jsonl").read_bytes() == data_before
