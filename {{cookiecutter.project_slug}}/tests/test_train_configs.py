@@ -7,7 +7,10 @@ import pytest
 
 from {{ cookiecutter.package_name }}.params import ParamsError
 from {{ cookiecutter.package_name }}.training import configs
-from {{ cookiecutter.package_name }}.training.resume import fingerprint, mean_train_loss
+from {{ cookiecutter.package_name }}.training.resume import (
+    fingerprint,
+    mean_train_loss,
+)
 
 
 @dataclass

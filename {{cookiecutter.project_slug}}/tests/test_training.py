@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import merge, train
-from {{ cookiecutter.package_name }}.params import DpoParams, MergeParams, TrainParams
+from {{ cookiecutter.package_name }}.params import (
+    DpoParams,
+    MergeParams,
+    TrainParams,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

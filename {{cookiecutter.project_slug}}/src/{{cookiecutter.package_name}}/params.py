@@ -153,8 +153,8 @@ class DecontaminateParams:
     num_proc: int = 0
     """Processes to match with; 0 = one per core."""
     bad_eval_items: Literal["fail", "warn"] = "fail"
-    """An eval item that cannot be read (listed in data/decontaminated/rejected.jsonl) fails the stage | warns:
-    training rows are not checked against what could not be read."""
+    """An eval item that cannot be read (listed in data/decontaminated/rejected.jsonl) fails the
+    stage | warns: training rows are not checked against what could not be read."""
 
     def __post_init__(self) -> None:
         if self.ngram < 1:
