@@ -77,11 +77,17 @@ def failure_report(predictions: list[dict], model: str = "finetuned") -> str:
     return "\n".join(lines)
 
 
+def _where(record: dict) -> str:
+    """file:line of a JSON Lines record, file[row n] of an array element or Parquet row."""
+    if "line" in record:
+        return f"{record['file']}:{record['line']}"
+    return f"{record['file']}[row {record['row']}]"
+
+
 def rejected_report(rejected: list[dict], path: str) -> str:
     lines = [f"## Rejected eval lines: {len(rejected)}", f"Every one, with its raw text, is in `{path}`."]
     lines += [
-        f"- `{r['file']}:{r['line']}` ({r['set']}) {r['reason']}: {r['message']}"
-        for r in rejected[:REJECTED_SHOWN]
+        f"- `{_where(r)}` ({r['set']}) {r['reason']}: {r['message']}" for r in rejected[:REJECTED_SHOWN]
     ]
     if len(rejected) > REJECTED_SHOWN:
         lines.append(f"- ... and {len(rejected) - REJECTED_SHOWN} more")
