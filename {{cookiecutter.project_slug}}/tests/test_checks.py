@@ -59,6 +59,13 @@ def test_json_check(answer, passed, reason):
     assert verdict(spec, answer)[:2] == (passed, reason)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_json_answer_must_be_standard_json(constant):
+    ok, reason, detail = verdict({"type": "json"}, '{"level": ' + constant + "}")
+    assert (ok, reason) == (False, "not_json")
+    assert detail == f"not readable JSON (ValueError: {constant} is not valid JSON)"
+
+
 CALL = '{"name": "lookup_ip", "arguments": {"ip": "1.2.3.4"}}'
 
 

@@ -1,6 +1,7 @@
 """Eval sets are read line by line, the prompted baseline is fair, the probes are sound, and the
 stage runs end to end."""
 
+import gzip
 import json
 import os
 import re
@@ -83,6 +84,51 @@ def test_every_bad_line_is_rejected_with_its_reason_and_the_rest_is_kept(tmp_pat
     assert all(r["set"] == "golden" and r["file"].endswith("g.jsonl") and r["message"] for r in rejected)
     assert "RecursionError" in rejected[1]["message"] and rejected[0]["raw"] == "{oops"
     assert "meta.check.type 'fuzzy' is unknown" in rejected[6]["message"]
+
+
+def test_a_golden_set_of_every_input_kind_is_read_in_full(tmp_path, make_chat):
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    write_items(golden / "a.jsonl", make_chat("qa1", "a"), make_chat("qa2", "a"))
+    (golden / "b.json").write_text(json.dumps([make_chat("qb1", "b"), {"id": "b2", **make_chat("qb2", "b")}]))
+    with gzip.open(golden / "c.jsonl.gz", "wt") as f:
+        f.write(json.dumps(make_chat("qc1", "c")) + "\n")
+    items, rejected = load_items(golden, "normalized", "golden")
+    assert [i["messages"][0]["content"] for i in items] == ["qa1", "qa2", "qb1", "qb2", "qc1"]
+    assert rejected == []
+    ids = [i["id"] for i in items]
+    assert ids[0].endswith("a.jsonl:1") and ids[2].endswith("b.json[row 0]") and ids[3] == "b2"
+    assert ids[4].endswith("c.jsonl.gz:1")
+
+
+def test_a_bad_element_of_a_json_array_is_rejected_with_its_row(tmp_path, make_chat):
+    path = tmp_path / "g.json"
+    path.write_text(
+        "[" + ", ".join([json.dumps(make_chat("q0", "a")), '{"messages": [{"role": "user", "content": NaN}]}',
+                         json.dumps(make_chat("q2", "a")), "42"]) + "]"
+    )  # fmt: skip
+    items, rejected = load_items(path, "normalized", "golden")
+    assert [i["messages"][0]["content"] for i in items] == ["q0", "q2"]
+    assert [(r["row"], r["reason"]) for r in rejected] == [(1, "invalid_json"), (3, "invalid_json")]
+    assert all("line" not in r and r["file"] == str(path) for r in rejected)
+    assert "NaN is not valid JSON" in rejected[0]["message"] and rejected[1]["raw"] == "42"
+
+
+def test_an_unsupported_file_in_an_eval_set_stops_evaluate_naming_it(tmp_path, make_chat):
+    from {{ cookiecutter.package_name }} import evaluate
+
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    write_items(golden / "a.jsonl", make_chat("q", "a"))
+    (golden / "notes.txt").write_text("remember to add more")
+    (golden / ".DS_Store").write_bytes(b"\0")  # hidden files are not eval files
+    with pytest.raises(UserError, match=r"^eval set golden: .*notes.txt: not a supported data file") as e:
+        evaluate.read_sets({"golden": golden}, EvaluateParams())
+    assert "\n" not in str(e.value)
+    (golden / "notes.txt").unlink()
+    (golden / "a.jsonl").unlink()
+    with pytest.raises(UserError, match=r"^eval set golden: .*golden: no eval files in this directory"):
+        evaluate.read_sets({"golden": golden}, EvaluateParams())
 
 
 def train_rows(make_chat):

@@ -112,6 +112,31 @@ def test_prompts_already_golden_and_repeats_are_left_out(tmp_path):
     again = {**exchange(2, "bad", correction="UNSAFE"), "id": "f2b"}
     r = run(tmp_path, [known, exchange(2, "bad", correction="UNSAFE"), again], golden=golden)
     assert r["golden_candidates"] == 1 and r["left_out"] == {"in_golden": 1, "repeated": 1}
+    assert r["golden"] == {"items": 1, "rejected": 0}
+
+
+def test_the_same_prompt_as_curate_means_it_is_already_golden(tmp_path):
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    fed = exchange(1, "bad", correction="UNSAFE")
+    shouted = [SYSTEM, {"role": "user", "content": "  LEVEL 1/10 for FILE_1.EXE.  Verdict?!"}]
+    write_jsonl(golden / "a.jsonl", [{"messages": [*shouted, {"role": "assistant", "content": "UNSAFE"}]}])
+    r = run(tmp_path, [fed], golden=golden)
+    assert r["left_out"] == {"in_golden": 1, "repeated": 0} and r["golden_candidates"] == 0
+    other_system = [{"role": "system", "content": "Another policy."}, shouted[1]]
+    write_jsonl(golden / "a.jsonl", [{"messages": [*other_system, {"role": "assistant", "content": "X"}]}])
+    assert run(tmp_path, [fed], golden=golden)["golden_candidates"] == 1  # a system prompt is the prompt too
+
+
+def test_a_malformed_golden_line_is_counted_and_stops_nothing(tmp_path):
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    known = exchange(1, "bad", correction="UNSAFE")
+    good = json.dumps({"messages": [*known["messages"], {"role": "assistant", "content": "UNSAFE"}]})
+    (golden / "g.jsonl").write_text("{broken\n" + good + "\n" + '{"messages": "no"}\n')
+    r = run(tmp_path, [known, exchange(2, "bad", correction="UNSAFE")], golden=golden)
+    assert r["golden"] == {"items": 1, "rejected": 2}
+    assert r["left_out"]["in_golden"] == 1 and r["golden_candidates"] == 1
 
 
 def spec(**limits) -> dict:

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import compare, release, rollback
+from {{ cookiecutter.package_name }}.evals.reports import comparison_table
 from {{ cookiecutter.package_name }}.lineage import dvc_lock_outs
-from {{ cookiecutter.package_name }}.registry import audit, workspace
+from {{ cookiecutter.package_name }}.registry import audit, cards, workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,9 +115,24 @@ def full_evaluation() -> dict:
 
     return {
         "base": {"golden": summary(0.2), "test": summary(0.3)},
+        "base_prompted": {"golden": summary(0.5), "test": summary(0.4)},
+        "fewshot": {"shots": 2, "examples": 6, "examples_used_mean": 6.0, "trimmed_items": 0},
         "finetuned": {"golden": {**summary(0.9), "consistency": {"agreement": 0.95}}, "test": summary(0.8)},
         "gate": {"passed": True, "reasons": []},
     }
+
+
+def test_the_model_card_shows_the_tables_of_the_evaluation_report():
+    metrics = full_evaluation()
+    tables = cards.results_tables(metrics)
+    assert tables.startswith("Baselines: the base model as it is, and with 6 solved train-split examples")
+    for table in (comparison_table(metrics, s, g, t) for s in ("golden", "test")
+                  for g, t in (("by_bucket", "bucket"), ("by_risk", "risk tier"))):  # fmt: skip
+        assert table in tables
+    assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in tables
+    assert "| tool_use | 10 | 0.20 | 0.50 | 0.90 | +0.40 |" in tables
+    del metrics["base_prompted"], metrics["fewshot"]  # evaluate.prompted.enabled: false
+    assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in cards.results_tables(metrics)
 
 
 def dvc_yaml() -> dict:
@@ -190,7 +206,8 @@ def test_a_release_writes_its_record_cards_audit_line_and_tags(pipeline):
     assert json.loads(Path("releases/v1.0.0.json").read_text()) == record
     card = Path("releases/v1.0.0.md").read_text()
     assert "## Gate: PASSED" in card and "base_model: embedded" in card
-    assert "| tool_use | 10 | 0.20 | 0.90 |" in card and "| risk: critical | 10 | 0.30 | 0.80 |" in card
+    assert "| tool_use | 10 | 0.20 | 0.50 | 0.90 | +0.40 |" in card  # golden, both baselines
+    assert "| test risk tier | n |" in card and "| critical | 10 | 0.30 | 0.40 | 0.80 | +0.40 |" in card
     assert f"`{record['dvc_lock_outs']['models/merged']}`" in card
     assert Path("releases/v1.0.0.data.md").read_text().startswith("# Data card: v1.0.0")
     spec = yaml.safe_load(Path("releases/v1.0.0.monitoring.yaml").read_text())

@@ -109,7 +109,8 @@ def test_tool_table_shows_failure_reasons_per_tool():
 
 def test_the_report_shows_rejected_lines_and_a_failed_judge():
     rejected = [
-        {"set": "golden", "file": "data/golden/g.jsonl", "line": 3, "reason": "invalid_json", "message": "x"}
+        {"set": "golden", "file": "data/golden/g.jsonl", "line": 3, "reason": "invalid_json", "message": "x"},
+        {"set": "golden", "file": "data/golden/h.json", "row": 0, "reason": "bad_content", "message": "y"},
     ]
     judge_result = {"all": {"win": 2, "n": 2, "win_rate": 1.0}, "error": "APITimeoutError ...", "judged": 2}
     gate = {
@@ -127,8 +128,9 @@ def test_the_report_shows_rejected_lines_and_a_failed_judge():
     assert "**Gate: FAILED**\n\n- golden: 1 item(s) rejected\n- golden: bucket x fell\n\n" in report
     assert "(`gate.max_regression_by_set`):\n\n- t1\n\n" in report
     assert (
-        "## Rejected eval lines: 1" in report
+        "## Rejected eval lines: 2" in report
         and "- `data/golden/g.jsonl:3` (golden) invalid_json: x" in report
+        and "- `data/golden/h.json[row 0]` (golden) bad_content: y" in report  # an array element
     )
     assert "`reports/evaluate/rejected.jsonl`" in report
     assert "**The judge failed** after 2 item(s); the evaluation is kept: APITimeoutError" in report

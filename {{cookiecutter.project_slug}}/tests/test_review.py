@@ -1,6 +1,8 @@
 """Human review: the blind sheet, the aggregation, and a real browser clicking through the page."""
 
 import json
+import os
+import shutil
 import threading
 from collections import Counter
 from pathlib import Path
@@ -12,7 +14,14 @@ from {{ cookiecutter.package_name }}.data.jsonl import read_jsonl, write_jsonl
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.human import agreement, server
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Where the browser test looks for Chromium, in order (the template's own browser tests look alike).
+CHROMIUM_CANDIDATES = {
+    "$CHROMIUM": os.environ.get("CHROMIUM"),
+    "chromium on PATH": shutil.which("chromium"),
+    "chromium-browser on PATH": shutil.which("chromium-browser"),
+    "/usr/lib/chromium/chromium": "/usr/lib/chromium/chromium",
+}
+CHROMIUM = next((c for c in CHROMIUM_CANDIDATES.values() if c and Path(c).is_file()), None)
 P = params.ReviewParams(per_bucket=2, ab_per_bucket=2, sets=["golden", "test"], seed=0)
 
 
@@ -144,14 +153,19 @@ def test_aggregate_without_verdicts_says_so(inputs):
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs the system Chromium at /usr/bin/chromium (apt-get install chromium)")
+    if CHROMIUM is None:
+        named = os.environ.get("CHROMIUM")
+        pytest.skip(
+            f"no Chromium: looked for {', '.join(CHROMIUM_CANDIDATES)}"
+            + (f" ($CHROMIUM={named} is not a file)" if named else "")
+            + "; apt-get install chromium, or set CHROMIUM=/path/to/chromium"
+        )
     from playwright.sync_api import sync_playwright
 
     driver = sync_playwright().start()
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
-    chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    chromium = driver.chromium.launch(executable_path=CHROMIUM, args=args)
     yield chromium
     chromium.close()
     driver.stop()

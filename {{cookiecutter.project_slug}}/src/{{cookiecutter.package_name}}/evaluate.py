@@ -44,7 +44,7 @@ def read_sets(sets: dict[str, Path], p: params_mod.EvaluateParams) -> tuple[dict
     for name, path in sets.items():
         try:
             items[name], bad = load_items(path, p.default_check, name)
-        except FileNotFoundError as e:
+        except UserError as e:  # a missing path, an unsupported file, an unreadable file
             raise UserError(f"eval set {name}: {e}") from None
         rejected += bad
         inputs[name] = str(path)

@@ -11,7 +11,10 @@ of `curate.pii` (data/pii.py). Malformed lines go to `rejected.jsonl` with file:
 A bad answer with a correction becomes a golden candidate (prompt + corrected answer) and a
 preference pair (chosen: the correction, rejected: the production answer); one without a
 correction goes to `to_label.jsonl` for a person to answer. Prompts already in the golden set,
-and repeats, are counted and left out. Nothing is written to data/golden or data/preferences:
+and repeats, are counted and left out; "the same prompt" is what curate means by it
+(data/dedup.prompt_key: every message, case, spacing and edge punctuation aside). The golden set
+is read as evaluate reads it (evals/evalset.py): an unreadable golden item is counted in the
+metrics, not compared against, and stops nothing. Nothing is written to data/golden or data/preferences:
 a person reads the candidates and promotes them. With --monitoring, the release's spec is
 applied to its window of feedback; a rollback trigger exits with status 3, for a scheduled job.
 """
@@ -27,12 +30,15 @@ import yaml
 
 from . import params as params_mod
 from .data.chat import check_conversation, normalize_content
-from .data.jsonl import JsonlError, parse, read_jsonl, read_lines, write_json, write_jsonl
+from .data.dedup import prompt_key
+from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
 from .data.pii import apply_policy
 from .errors import UserError, reported
+from .evals.evalset import load_items
 from .registry.monitoring import bucket_counts, check, when
 
 VERDICTS = ("good", "bad")
+GOLDEN_CHECK = "normalized"  # any valid default: which golden items are readable does not depend on it
 
 
 def check_record(row: dict) -> tuple[str, str] | None:
@@ -60,8 +66,16 @@ def check_record(row: dict) -> tuple[str, str] | None:
     return check_conversation(answered)
 
 
-def _prompt_key(messages: list[dict]) -> str:
-    return "\n".join(normalize_content(m["content"]) for m in messages if m["role"] != "system")
+def golden_prompts(golden: Path | None) -> tuple[set[bytes], dict]:
+    """Prompt keys of the readable golden items, and how many items were read and rejected."""
+    if golden is None or not golden.exists():
+        return set(), {"items": 0, "rejected": 0}
+    items, rejected = load_items(golden, GOLDEN_CHECK, "golden")
+    keys = {  # normalised as feedback rows are, before the key compares them
+        prompt_key([{**m, "content": normalize_content(m["content"])} for m in item["messages"][:-1]])
+        for item in items
+    }
+    return keys, {"items": len(items), "rejected": len(rejected)}
 
 
 def _clean(row: dict, pii: params_mod.PiiParams) -> tuple[dict | None, Counter]:
@@ -111,12 +125,12 @@ def _meta(row: dict) -> dict:
     return {k: v for k, v in (row.get("meta") or {}).items() if k in ("bucket", "knowledge_point", "risk")}
 
 
-def candidates(rows: list[dict], known: set[str]) -> tuple[dict[str, list[dict]], Counter]:
+def candidates(rows: list[dict], known: set[bytes]) -> tuple[dict[str, list[dict]], Counter]:
     """Bad answers as golden candidates and pairs (with a correction) or rows to label (without)."""
     out: dict[str, list[dict]] = {"golden_candidates": [], "preference_candidates": [], "to_label": []}
     left_out, seen = Counter(), set()
     for row in (r for r in rows if r["verdict"] == "bad"):
-        key = _prompt_key(row["messages"])
+        key = prompt_key(row["messages"])
         if key in known or key in seen:
             left_out["in_golden" if key in known else "repeated"] += 1
             continue
@@ -146,9 +160,7 @@ def main(
     metrics: Path,
     spec: dict | None,
 ) -> dict:
-    known = (
-        {_prompt_key(r["messages"][:-1]) for r in read_jsonl(golden)} if golden and golden.exists() else set()
-    )
+    known, golden_counts = golden_prompts(golden)
     rows, rejected, pii_found = read_feedback(feedback, pii)
     made, left_out = candidates(rows, known)
     for name, data in [*made.items(), ("rejected", rejected)]:
@@ -163,6 +175,7 @@ def main(
         },
         **{name: len(data) for name, data in made.items()},
         "left_out": {"in_golden": left_out["in_golden"], "repeated": left_out["repeated"]},
+        "golden": golden_counts,
     }
     if spec is not None:
         report["monitoring"] = check(spec, rows)
@@ -189,6 +202,12 @@ if __name__ == "__main__":
         r = main(pii, args.feedback, args.golden, args.out, args.metrics, spec)
         made = f"{r['golden_candidates']} golden candidates, {r['to_label']} to label"
         print(f"feedback: {r['rows_in']} in, {sum(r['rejected_by_reason'].values())} rejected; {made}")
+        if r["golden"]["rejected"]:
+            print(
+                f"feedback: warning: {r['golden']['rejected']} unreadable golden item(s) in {args.golden} "
+                "were not compared against (evaluate rejects them too, see its rejected.jsonl)",
+                file=sys.stderr,
+            )
         alarms = (r.get("monitoring") or {}).get("triggered", [])
         for reason in alarms:
             print(f"feedback: ROLLBACK TRIGGER: {reason}", file=sys.stderr)

@@ -37,12 +37,18 @@ def content_key(row: dict) -> bytes:
     return _digest([[m["role"], m["content"]] for m in row["messages"]])
 
 
+def prompt_key(prompt: list[dict]) -> bytes:
+    """What makes two prompts "the same prompt": every message, system included, with its role,
+    its text compared like answers are (case, spacing and edge punctuation aside)."""
+    return _digest([[m["role"], normalize_answer(m["content"])] for m in prompt])
+
+
 def prompt_and_answer(row: dict) -> tuple[bytes, str] | None:
-    """(prompt hash, answer) of a row that ends with an assistant turn, else None."""
+    """(prompt key, answer) of a row that ends with an assistant turn, else None."""
     *prompt, last = row["messages"]
     if last["role"] != "assistant" or not prompt:
         return None
-    return _digest([[m["role"], normalize_answer(m["content"])] for m in prompt]), last["content"]
+    return prompt_key(prompt), last["content"]
 
 
 class Dedup:

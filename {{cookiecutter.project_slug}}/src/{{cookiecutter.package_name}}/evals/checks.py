@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..data.jsonl import loads
 from .scoring import normalize_answer
 from .toolcalls import judge_tools
 
@@ -87,10 +88,13 @@ def parse_check(spec: object) -> dict:
 
 
 def _parse_json(answer: str) -> object:
-    """JSON in the answer, tolerating a ```json fence or <tool_call> tags around it."""
+    """JSON in the answer, tolerating a ```json fence or <tool_call> tags around it.
+
+    Standard JSON only (data/jsonl.loads): NaN or Infinity is what no consumer of the answer
+    would read, so an answer holding them fails the check."""
     text = re.sub(r"^```(?:json)?\s*|\s*```$", "", answer.strip())
     text = re.sub(r"^<tool_call>\s*|\s*</tool_call>$", "", text)
-    return json.loads(text)
+    return loads(text)
 
 
 def is_refusal(answer: str, patterns: list[str]) -> bool:
@@ -133,7 +137,7 @@ def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]
     except json.JSONDecodeError as e:
         return False, "not_json", f"not JSON ({e.msg})"
     except (ValueError, RecursionError) as e:
-        return False, "not_json", f"not readable JSON ({type(e).__name__})"
+        return False, "not_json", f"not readable JSON ({type(e).__name__}: {str(e)[:120]})"
     return _judge_json(check, data)
 
 

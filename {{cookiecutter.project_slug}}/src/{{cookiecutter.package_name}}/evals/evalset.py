@@ -1,11 +1,17 @@
-"""Eval sets, read line by line: a bad line is rejected with its reason, never the whole run.
+"""Eval sets, read record by record: a bad record is rejected with its reason, never the whole run.
 
-An eval item is a conversation whose last message is the reference answer (see data/chat.py),
-with `meta.bucket`, `meta.risk` and optionally `meta.check` (see checks.py). Whatever goes
-wrong with one line (invalid JSON, nesting too deep, a 5000-digit number, NaN or null where text
-belongs, a malformed check, a repeated id) rejects that line: `load_items` returns it as a
-record with file, line, reason code, message and the raw text, which evaluate writes to
-`rejected.jsonl` and counts per set. The gate fails on a gated set with rejected lines.
+    items, rejected = load_items(Path("data/golden"), "normalized", "golden")
+
+An eval set is a file or a directory of them, of any kind curate reads (data/sources.py: JSON
+Lines, JSON arrays, gzip, Parquet), so what decontaminate removes from training is exactly what
+evaluate scores; any other file in the directory stops the stage naming it. An eval item is a
+conversation whose last message is the reference answer (see data/chat.py), with `meta.bucket`,
+`meta.risk` and optionally `meta.check` (see checks.py); without an `id` it is named after where
+it is, `file:line` (JSON Lines) or `file[row n]` (a JSON array element or Parquet row).
+Whatever goes wrong with one record (invalid JSON, nesting too deep, a 5000-digit number, NaN
+or null where text belongs, a malformed check, a repeated id) rejects that record: `load_items`
+returns it with file, line (or row), reason code, message and the raw text, which evaluate
+writes to `rejected.jsonl` and counts per set. The gate fails on a gated set with rejected items.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data.chat import check_conversation
-from ..data.jsonl import JsonlError, parse, read_lines
+from ..data.jsonl import JsonlError, MissingInput, parse
+from ..data.sources import SUPPORTED, Tally, read_items, where
 from .checks import CheckError, parse_check
 
 
@@ -23,16 +30,16 @@ class ItemError(ValueError):
         self.reason = reason
 
 
-def parse_item(where: str, raw: bytes, default_check: str) -> dict:
-    """One line as an eval item with its parsed check, or ItemError saying what is wrong."""
+def parse_item(at: str, raw: bytes, default_check: str) -> dict:
+    """One record as an eval item with its parsed check, or ItemError saying what is wrong."""
     try:
-        row = parse(where, raw)
+        row = parse(at, raw)
     except JsonlError as e:
-        raise ItemError("invalid_json", str(e).removeprefix(f"{where}: ")) from None
+        raise ItemError("invalid_json", str(e).removeprefix(f"{at}: ")) from None
     problem = check_conversation(row)
     if problem:
         raise ItemError(*problem)
-    item_id = row.get("id", where)
+    item_id = row.get("id", at)
     if not isinstance(item_id, str | int) or isinstance(item_id, bool):
         raise ItemError("bad_id", f"field 'id' must be a string or an integer, got {type(item_id).__name__}")
     meta = row.get("meta") or {}
@@ -40,34 +47,38 @@ def parse_item(where: str, raw: bytes, default_check: str) -> dict:
         check = parse_check(meta.get("check", default_check))
     except CheckError as e:
         raise ItemError("bad_check", str(e)) from None
-    return {"id": str(item_id), "messages": row["messages"], "meta": meta, "check": check, "where": where}
+    return {"id": str(item_id), "messages": row["messages"], "meta": meta, "check": check, "where": at}
 
 
 def load_items(path: Path, default_check: str, eval_set: str) -> tuple[list[dict], list[dict]]:
-    """(items, rejected records) of an eval set: a .jsonl file or a directory of them."""
-    items, rejected, seen = [], [], set()
-    for file, number, raw in read_lines(path):
-        where = f"{file}:{number}"
+    """(items, rejected records) of an eval set: a data file or a directory of them."""
+    items, rejected, seen, tally = [], [], set(), Tally()
+    for item in read_items(path, tally):
+        file, unit, number, raw = item
         try:
-            item = parse_item(where, raw, default_check)
-            if item["id"] in seen:  # predictions and the judge pair answers by id
-                raise ItemError("duplicate_id", f"id {item['id']!r} is used by an earlier item of this set")
+            parsed = parse_item(where(item), raw, default_check)
+            if parsed["id"] in seen:  # predictions and the judge pair answers by id
+                raise ItemError("duplicate_id", f"id {parsed['id']!r} is used by an earlier item of this set")
         except ItemError as e:
             reason, message = e.reason, str(e)
-        except Exception as e:  # anything else one line can do is still that line's problem
+        except Exception as e:  # anything else one record can do is still that record's problem
             reason, message = "unreadable", f"{type(e).__name__}: {str(e)[:200]}"
         else:
-            seen.add(item["id"])
-            items.append(item)
+            seen.add(parsed["id"])
+            items.append(parsed)
             continue
+        raw_text = raw.decode("utf-8", errors="replace")
         rejected.append(
             {
                 "set": eval_set,
                 "file": file,
-                "line": number,
+                unit: number,
                 "reason": reason,
                 "message": message,
-                "raw": raw.decode("utf-8", errors="replace"),
+                "raw": raw_text,
             }
         )
+    if not tally.files:
+        kinds = ", ".join("*" + suffix for suffix in SUPPORTED)
+        raise MissingInput(f"{path}: no eval files in this directory; expected {kinds}")
     return items, rejected

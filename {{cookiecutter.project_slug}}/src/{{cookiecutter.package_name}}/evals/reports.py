@@ -61,6 +61,14 @@ def tool_table(metrics: dict, eval_set: str) -> str | None:
     return "\n".join(lines)
 
 
+def results_tables(metrics: dict) -> list[str]:
+    """Every set's comparison per bucket, then per risk tier, then per tool: report.md and the model card."""
+    sets = list(metrics["finetuned"])
+    tables = [comparison_table(metrics, s, "by_bucket", "bucket") for s in sets]
+    tables += [comparison_table(metrics, s, "by_risk", "risk tier") for s in sets]
+    return tables + [t for s in sets if (t := tool_table(metrics, s))]
+
+
 def failure_report(predictions: list[dict], model: str = "finetuned") -> str:
     """Failures grouped by set, bucket and reason, biggest group first, with a few examples."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -77,11 +85,17 @@ def failure_report(predictions: list[dict], model: str = "finetuned") -> str:
     return "\n".join(lines)
 
 
+def _where(record: dict) -> str:
+    """file:line of a JSON Lines record, file[row n] of an array element or Parquet row."""
+    if "line" in record:
+        return f"{record['file']}:{record['line']}"
+    return f"{record['file']}[row {record['row']}]"
+
+
 def rejected_report(rejected: list[dict], path: str) -> str:
     lines = [f"## Rejected eval lines: {len(rejected)}", f"Every one, with its raw text, is in `{path}`."]
     lines += [
-        f"- `{r['file']}:{r['line']}` ({r['set']}) {r['reason']}: {r['message']}"
-        for r in rejected[:REJECTED_SHOWN]
+        f"- `{_where(r)}` ({r['set']}) {r['reason']}: {r['message']}" for r in rejected[:REJECTED_SHOWN]
     ]
     if len(rejected) > REJECTED_SHOWN:
         lines.append(f"- ... and {len(rejected) - REJECTED_SHOWN} more")
@@ -102,8 +116,19 @@ def judge_report(judge: dict) -> str:
     return "\n".join(lines)
 
 
+def baselines_note(metrics: dict) -> str | None:
+    """What the two baseline columns are, when the prompted baseline ran."""
+    if "fewshot" not in metrics:
+        return None
+    f = metrics["fewshot"]
+    return (
+        f"Baselines: the base model as it is, and with {f['examples']} solved train-split examples "
+        f"({f['shots']} per bucket) in the prompt; {f['trimmed_items']} prompt(s) left some out to fit "
+        f"the context ({f['examples_used_mean']:.1f} examples per prompt on average)."
+    )
+
+
 def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]) -> str:
-    sets = list(metrics["finetuned"])
     gate = metrics["gate"]
     parts = ["# Evaluation: base vs fine-tuned", f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}**"]
     if gate["reasons"]:
@@ -111,16 +136,9 @@ def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]
     if gate.get("tolerated"):
         parts.append("Tolerated by a looser per-set threshold (`gate.max_regression_by_set`):")
         parts.append("\n".join(f"- {note}" for note in gate["tolerated"]))
-    if "fewshot" in metrics:
-        f = metrics["fewshot"]
-        parts.append(
-            f"Baselines: the base model as it is, and with {f['examples']} solved train-split examples "
-            f"({f['shots']} per bucket) in the prompt; {f['trimmed_items']} prompt(s) left some out to fit "
-            f"the context ({f['examples_used_mean']:.1f} examples per prompt on average)."
-        )
-    parts += [comparison_table(metrics, s, "by_bucket", "bucket") for s in sets]
-    parts += [comparison_table(metrics, s, "by_risk", "risk tier") for s in sets]
-    parts += [t for s in sets if (t := tool_table(metrics, s))]
+    if note := baselines_note(metrics):
+        parts.append(note)
+    parts += results_tables(metrics)
     if "judge" in metrics:
         parts.append(judge_report(metrics["judge"]))
     if rejected:

@@ -2,34 +2,21 @@
 
 Merge writes a card next to the weights before evaluate has run; the card a reader of a release
 needs is written by release, from the metrics the gate decided on: `releases/<version>.md`
-(Hugging Face front matter, per-bucket results of base and fine-tuned model, risk tiers, gate
-verdict, consistency, human review, cost, lineage) and `releases/<version>.data.md` (where the
-data came from and what the pipeline did to it: formats, quarantine reasons, PII, buckets,
-splits, decontamination, coverage per knowledge point).
+(Hugging Face front matter; the tables of evaluate's report.md, from evals/reports.py: base,
+base with the few-shot prompt and fine-tuned model per bucket, risk tier and tool; gate verdict,
+consistency, human review, cost, lineage) and `releases/<version>.data.md` (where the data came
+from and what the pipeline did to it: formats, quarantine reasons, PII, buckets, splits,
+decontamination, coverage per knowledge point).
 """
 
 from __future__ import annotations
 
-
-def _rate(stats: dict | None) -> str:
-    return f"{stats['pass_rate']:.2f}" if stats else "-"
+from ..evals import reports
 
 
 def results_tables(evaluate: dict) -> str:
-    """Per eval set: pass rate per bucket and per risk tier, base vs fine-tuned."""
-    parts = []
-    for eval_set, tuned in evaluate["finetuned"].items():
-        base = evaluate["base"].get(eval_set, {})
-        lines = [f"| {eval_set} | n | base | fine-tuned |", "|---|---:|---:|---:|"]
-        lines.append(f"| **all** | {tuned['n']} | {_rate(base)} | {_rate(tuned)} |")
-        for kind in ("by_bucket", "by_risk"):
-            for name, stats in tuned.get(kind, {}).items():
-                label = name if kind == "by_bucket" else f"risk: {name}"
-                lines.append(
-                    f"| {label} | {stats['n']} | {_rate(base.get(kind, {}).get(name))} | {_rate(stats)} |"
-                )
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)
+    """The tables of report.md: per set, bucket, risk tier and tool, base and prompted base vs fine-tuned."""
+    return "\n\n".join(filter(None, [reports.baselines_note(evaluate), *reports.results_tables(evaluate)]))
 
 
 def _weakest(evaluate: dict) -> str:
@@ -75,7 +62,7 @@ Released by {record["released_by"]} on {record["released_at"]}.
 {reasons or "All thresholds of `evaluate.gate` hold."}
 Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {agreement}.
 
-## Evaluation: base vs fine-tuned, same items
+## Evaluation: base, prompted base and fine-tuned, same items
 
 {results_tables(evaluate)}
 
