@@ -70,6 +70,18 @@ CALL = '{"name": "lookup_ip", "arguments": {"ip": "1.2.3.4"}}'
 
 
 @pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ('{"name": "lookup_ip", "arguments": {"ip": NaN}}', "not_a_call"),
+        ('{"name": "lookup_ip", "arguments": "{\\"ip\\": Infinity}"}', "wrong_arguments"),
+    ],
+)
+def test_a_call_must_be_standard_json(answer, reason):
+    """NaN is not JSON: no tool would accept those arguments, so the call does not count."""
+    assert verdict({"type": "tool_call", "name": "lookup_ip"}, answer)[:2] == (False, reason)
+
+
+@pytest.mark.parametrize(
     ("answer", "passed", "reason"),
     [
         (CALL, True, ""),

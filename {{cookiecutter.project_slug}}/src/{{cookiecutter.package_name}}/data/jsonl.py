@@ -34,6 +34,9 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+DECODER = json.JSONDecoder(parse_constant=_no_constant)  # raw_decode: a JSON value that starts a text
+
+
 def loads(text: str | bytes):
     """Standard JSON: like `json.loads`, but NaN, Infinity and -Infinity raise ValueError."""
     return json.loads(text, parse_constant=_no_constant)

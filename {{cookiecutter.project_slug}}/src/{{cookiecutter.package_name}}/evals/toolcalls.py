@@ -13,8 +13,9 @@ tool must stop and wait for its result: text after the call, or a tool-output ma
 
 from __future__ import annotations
 
-import json
 import re
+
+from ..data.jsonl import DECODER, loads
 
 TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 TOOL_OUTPUT = re.compile(
@@ -32,7 +33,7 @@ def find_call(answer: str) -> tuple[dict | None, str]:
     tagged = TOOL_CALL.match(text)
     body, rest = (tagged.group(1), text[tagged.end() :]) if tagged else (text, "")
     try:
-        data, end = json.JSONDecoder().raw_decode(body)
+        data, end = DECODER.raw_decode(body)
     except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting too deep
         return None, answer
     if not tagged:
@@ -62,7 +63,7 @@ def judge_tools(check: dict, answer: str) -> Verdict:
     arguments = call["arguments"]
     if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
         try:
-            arguments = json.loads(arguments)
+            arguments = loads(arguments)
         except (ValueError, RecursionError):
             return False, "wrong_arguments", "arguments are not JSON"
     want = check.get("arguments")
