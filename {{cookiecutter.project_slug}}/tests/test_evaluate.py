@@ -294,6 +294,7 @@ def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, cap
     assert (
         "consistency" in report["finetuned"]["golden"] and "consistency" not in report["finetuned"]["general"]
     )
+    assert "consistency" not in report["base"]["golden"]  # sampled for the model to release only
     assert report["rejected"] == {"test": 1, "golden": 0, "general": 0}
     [rejected] = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
     assert (rejected["line"], rejected["reason"]) == (3, "bad_messages")
