@@ -48,11 +48,10 @@ def bucket_table(evaluation: dict) -> str:
     rows = ["| set | bucket | n | " + " | ".join(models) + " |", "|---|---|---:|" + "---:|" * len(models)]
     for name, tuned in evaluation["finetuned"].items():
         for bucket in (None, *tuned["by_bucket"]):
-            pick = [
-                evaluation[m][name] if bucket is None else evaluation[m][name]["by_bucket"][bucket]
-                for m in models
-            ]
-            cells = " | ".join(f"{summary['pass_rate']:.2f}" for summary in pick)
+            pick = [evaluation[m].get(name) for m in models]  # the prompted base skips `general`
+            if bucket is not None:
+                pick = [summary and summary["by_bucket"].get(bucket) for summary in pick]
+            cells = " | ".join(f"{summary['pass_rate']:.2f}" if summary else "–" for summary in pick)
             rows.append(f"| {name} | {bucket or '**all**'} | {pick[-1]['n']} | {cells} |")
     return "\n".join(rows)
 
