@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare
 from {{ cookiecutter.package_name }}.evals.comment import (
     GITHUB_LIMIT,
@@ -19,10 +20,6 @@ from {{ cookiecutter.package_name }}.evals.comment import (
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = next(iter(yaml.safe_load((ROOT / "dvc.yaml").read_text())["artifacts"]))
-
-
-def sh(*cmd: str) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
 def write_run(rates: dict[str, float], passed: bool, seconds: float, extra_metrics: int = 0) -> None:
@@ -75,10 +72,7 @@ def repo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(ROOT / "dvc.yaml", "dvc.yaml")
     shutil.copy(ROOT / "params.yaml", "params.yaml")
-    sh("git", "init", "--quiet", "--initial-branch", "main")
-    sh("git", "config", "user.email", "t@example.com")
-    sh("git", "config", "user.name", "t")
-    sh("dvc", "init", "--quiet")
+    git_dvc_repo()
     write_run({"ioc": 0.6, "verdict": 0.8}, True, seconds=10)
     commit("first run")
     sh("git", "tag", f"{MODEL}@v1.0.0")

@@ -4,23 +4,19 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare, release, rollback
 from {{ cookiecutter.package_name }}.evals.reports import comparison_table
 from {{ cookiecutter.package_name }}.lineage import dvc_lock_outs
 from {{ cookiecutter.package_name }}.registry import audit, cards, workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def sh(*cmd: str) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
 def evaluation(rate: float, passed: bool) -> dict:
@@ -52,10 +48,7 @@ def repo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(ROOT / "dvc.yaml", "dvc.yaml")
     shutil.copy(ROOT / "params.yaml", "params.yaml")
-    sh("git", "init", "--quiet", "--initial-branch", "main")
-    sh("git", "config", "user.email", "t@example.com")
-    sh("git", "config", "user.name", "t")
-    sh("dvc", "init", "--quiet")
+    git_dvc_repo()
     write_run(0.9, True, [2.0, 1.0, 0.5])
     sh("git", "add", "-A")
     sh("git", "commit", "--quiet", "-m", "main run")
@@ -174,12 +167,9 @@ def pipeline(tmp_path, monkeypatch):
     shutil.copy(ROOT / "params.yaml", "params.yaml")
     Path("make.py").write_text(MAKE.replace("EVALUATION", repr(full_evaluation())))
     Path("dvc.yaml").write_text(yaml.safe_dump(dvc_yaml(), sort_keys=False))
-    sh("git", "init", "--quiet", "--initial-branch", "main")
-    sh("git", "config", "user.email", "ana@example.com")
-    sh("git", "config", "user.name", "Ana Silva")
+    git_dvc_repo("Ana Silva", "ana@example.com")
     sh("git", "init", "--quiet", "--bare", str(tmp_path / "origin.git"))
     sh("git", "remote", "add", "origin", str(tmp_path / "origin.git"))
-    sh("dvc", "init", "--quiet")
     sh("dvc", "remote", "add", "--default", "storage", str(tmp_path / "storage"))
     train()
     return project
