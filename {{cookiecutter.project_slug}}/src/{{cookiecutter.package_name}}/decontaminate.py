@@ -30,10 +30,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import params as params_mod
-from .data.evalsets import Problem, build_index, problem_of, rejected_record
+from .data.evalsets import Problem, build_index, problem_of
 from .data.jsonl import JsonlWriter, parse, write_json
 from .data.ngrams import EvalIndex
-from .data.sources import Item, Tally, count_items, read_items, where
+from .data.sources import Item, Tally, count_items, read_items, rejected_record, where
 from .data.texts import row_texts
 from .errors import reported
 from .progress import Progress

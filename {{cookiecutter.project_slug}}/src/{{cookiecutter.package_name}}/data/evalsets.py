@@ -17,18 +17,11 @@ from ..errors import UserError
 from ..params import DecontaminateParams
 from .jsonl import JsonlError, JsonlWriter, parse
 from .ngrams import EvalIndex
-from .sources import Item, Tally, read_items, where
+from .sources import Item, Tally, read_items, rejected_record, where
 from .texts import TextError, eval_texts
 
 TEXT = (".txt",)  # benchmarks as plain text, one eval text per line
 Problem = tuple[str, str]
-
-
-def rejected_record(item: Item, eval_set: str, problem: Problem) -> dict:
-    file, unit, number, raw = item
-    code, message = problem
-    return {"file": file, unit: number, "set": eval_set, "reason": code, "message": message,
-            "raw": raw.decode("utf-8", "replace")}  # fmt: skip
 
 
 def problem_of(e: Exception) -> Problem:

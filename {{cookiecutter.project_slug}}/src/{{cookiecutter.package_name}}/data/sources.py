@@ -56,6 +56,14 @@ def where(item: Item) -> str:
     return f"{file}:{number}" if unit == "line" else f"{file}[{unit} {number}]"
 
 
+def rejected_record(item: Item, eval_set: str, problem: tuple[str, str]) -> dict:
+    """A record that cannot be used, as rejected.jsonl keeps it: where, why, and its raw text."""
+    file, unit, number, raw = item
+    code, message = problem
+    return {"file": file, unit: number, "set": eval_set, "reason": code, "message": message,
+            "raw": raw.decode("utf-8", "replace")}  # fmt: skip
+
+
 def data_files(path: Path, also: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
     """(the data files under `path`, ignored hidden files); InputError naming any unsupported file.
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..data.chat import check_conversation
 from ..data.jsonl import JsonlError, MissingInput, parse
-from ..data.sources import SUPPORTED, Tally, read_items, where
+from ..data.sources import SUPPORTED, Tally, read_items, rejected_record, where
 from .checks import CheckError, parse_check
 
 
@@ -54,7 +54,7 @@ def load_items(path: Path, default_check: str, eval_set: str) -> tuple[list[dict
     """(items, rejected records) of an eval set: a data file or a directory of them."""
     items, rejected, seen, tally = [], [], set(), Tally()
     for item in read_items(path, tally):
-        file, unit, number, raw = item
+        *_, raw = item
         try:
             parsed = parse_item(where(item), raw, default_check)
             if parsed["id"] in seen:  # predictions and the judge pair answers by id
@@ -67,17 +67,7 @@ def load_items(path: Path, default_check: str, eval_set: str) -> tuple[list[dict
             seen.add(parsed["id"])
             items.append(parsed)
             continue
-        raw_text = raw.decode("utf-8", errors="replace")
-        rejected.append(
-            {
-                "set": eval_set,
-                "file": file,
-                unit: number,
-                "reason": reason,
-                "message": message,
-                "raw": raw_text,
-            }
-        )
+        rejected.append(rejected_record(item, eval_set, (reason, message)))
     if not tally.files:
         kinds = ", ".join("*" + suffix for suffix in SUPPORTED)
         raise MissingInput(f"{path}: no eval files in this directory; expected {kinds}")
