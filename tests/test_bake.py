@@ -14,7 +14,8 @@ from conftest import TEMPLATE, bake, run
 
 PACKAGE = "security_triage_assistant"
 MODULES = [
-    "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
+    "__init__", "base", "baseline", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate",
+    "evaluate", "generate", "replay",
     "gate", "lineage", "merge", "params", "plots", "progress", "release", "split", "train",
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
@@ -25,9 +26,10 @@ MODULES = [
     "data/filters", "data/sources", "data/texts",
     "evals/__init__", "evals/charts", "evals/checks", "evals/comment", "evals/curves", "evals/gating",
     "evals/modeljudge", "evals/reports", "evals/scoring",
-    "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
+    "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/sets", "evals/toolcalls",
     "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
-    "training/__init__", "training/configs", "training/curves", "training/dpo", "training/resume",
+    "training/__init__", "training/configs", "training/curves", "training/dpo", "training/mixing",
+    "training/resume", "training/selection",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",
@@ -41,7 +43,7 @@ EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
-    "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
+    "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml", "data/replay_prompts.jsonl",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
     "docs/decide.md", "docs/runbook.md",

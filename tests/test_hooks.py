@@ -138,7 +138,10 @@ def test_odd_answers_bake_files_that_parse_and_hold_them(tmp_path, answers, slug
     assert params["base"]["model"] == expect["base_model"]
     dvc = yaml.safe_load((project / "dvc.yaml").read_text())
     assert dvc["artifacts"][slug]["desc"].startswith(expect["project_name"] + ", fine-tuned")
-    stages = {"base", "curate", "split", "decontaminate", "train", "merge", "evaluate", "cost"}
+    stages = {
+        "base", "curate", "split", "decontaminate", "replay", "train", "merge", "baseline", "generate",
+        "evaluate", "cost",
+    }  # fmt: skip
     assert set(dvc["stages"]) == stages
     assert (project / "README.md").read_text().startswith(f"# {expect['project_name']}\n")
 

@@ -12,7 +12,13 @@ from {{ cookiecutter.package_name }} import params
 ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 STAGES = DVC["stages"]
-CROSS_SECTION_KEYS = {"curate": {"train.sft.max_length"}}  # curate's "too long" is train's limit
+CROSS_SECTION_KEYS = {
+    "curate": {"train.sft.max_length"},  # curate's "too long" is train's limit
+    "train": {"evaluate.default_check", "evaluate.refusal_patterns"},  # val judged as evaluate judges
+}
+# The answering stages read evaluate's generation keys, so that the base and the fine-tuned model
+# answer under the same settings; the judging and gate keys are evaluate's alone.
+ANSWERING = {"baseline": "evaluate", "generate": "evaluate"}
 
 
 def _paths(entries):
@@ -106,8 +112,17 @@ def test_dataclass_defaults_are_the_shipped_params():
 
 def test_one_name_per_stage_everywhere():
     sections = {f.name for f in dataclasses.fields(params.Params)}
-    assert list(STAGES) == ["base", "curate", "split", "decontaminate", "train", "merge", "evaluate", "cost"]
+    assert list(STAGES) == [
+        "base", "curate", "split", "decontaminate", "replay", "train", "merge", "baseline", "generate",
+        "evaluate", "cost",
+    ]  # fmt: skip
     for name, stage in STAGES.items():
+        if name in ANSWERING:
+            assert all(key.startswith(ANSWERING[name] + ".") for key in stage["params"]), name
+            assert not {"evaluate.gate", "evaluate.refusal_patterns", "evaluate.judge"} & set(stage["params"])
+            assert f"{{ cookiecutter.package_name }}.{name} " in stage["cmd"]
+            assert _paths(stage["metrics"]) == [f"metrics/{name}.json"]
+            continue
         assert stage["params"][0] == name  # each stage reads its own section ...
         assert set(stage["params"][1:]) <= CROSS_SECTION_KEYS.get(name, set())  # ... and named keys
         assert name in sections

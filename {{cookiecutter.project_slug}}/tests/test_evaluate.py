@@ -1,6 +1,7 @@
 """Eval sets are read line by line, the prompted baseline is fair, the probes are sound, and the
 stage runs end to end."""
 
+import dataclasses
 import gzip
 import json
 import os
@@ -18,6 +19,7 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evals import (
     fewshot,
 )
+from {{ cookiecutter.package_name }}.evals import sets as sets_mod
 from {{ cookiecutter.package_name }}.evals.checks import (
     judge,
 )
@@ -115,20 +117,18 @@ def test_a_bad_element_of_a_json_array_is_rejected_with_its_row(tmp_path, make_c
 
 
 def test_an_unsupported_file_in_an_eval_set_stops_evaluate_naming_it(tmp_path, make_chat):
-    from {{ cookiecutter.package_name }} import evaluate
-
     golden = tmp_path / "golden"
     golden.mkdir()
     write_items(golden / "a.jsonl", make_chat("q", "a"))
     (golden / "notes.txt").write_text("remember to add more")
     (golden / ".DS_Store").write_bytes(b"\0")  # hidden files are not eval files
     with pytest.raises(UserError, match=r"^eval set golden: .*notes.txt: not a supported data file") as e:
-        evaluate.read_sets({"golden": golden}, EvaluateParams())
+        sets_mod.read_sets({"golden": golden}, EvaluateParams())
     assert "\n" not in str(e.value)
     (golden / "notes.txt").unlink()
     (golden / "a.jsonl").unlink()
     with pytest.raises(UserError, match=r"^eval set golden: .*golden: no eval files in this directory"):
-        evaluate.read_sets({"golden": golden}, EvaluateParams())
+        sets_mod.read_sets({"golden": golden}, EvaluateParams())
 
 
 def train_rows(make_chat):
@@ -217,7 +217,7 @@ def test_probe_checks_accept_a_sentence_but_not_a_wrong_answer(skill, answer, pa
 
 def test_the_stage_cli_reports_a_missing_set_in_one_line(tmp_path):
     (tmp_path / "params.yaml").write_text("{}\n")
-    paths = {k: str(tmp_path / k) for k in ("base", "model", "test", "golden", "out", "plots", "metrics")}
+    paths = {k: str(tmp_path / k) for k in ("answers", "test", "golden", "out", "plots", "metrics")}
     cmd = [
         sys.executable,
         "-m",
@@ -233,12 +233,10 @@ def test_the_stage_cli_reports_a_missing_set_in_one_line(tmp_path):
 
 
 def test_an_extra_set_may_not_take_the_probe_set_name(tmp_path, make_chat):
-    from {{ cookiecutter.package_name }} import evaluate
-
     sets = {"test": write_items(tmp_path / "t.jsonl", make_chat("q", "a")), "general": tmp_path / "t.jsonl"}
     with pytest.raises(UserError, match="'general' is the name of the generated probe set"):
-        evaluate.read_sets(sets, EvaluateParams())
-    items, rejected, inputs = evaluate.read_sets(sets, EvaluateParams(general=GeneralParams(enabled=False)))
+        sets_mod.read_sets(sets, EvaluateParams())
+    items, rejected, inputs = sets_mod.read_sets(sets, EvaluateParams(general=GeneralParams(enabled=False)))
     assert set(items) == {"test", "general"} and inputs["general"] == str(tmp_path / "t.jsonl")
 
 
@@ -251,8 +249,8 @@ def dead_url() -> str:
 
 
 @pytest.mark.slow
-def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, capsys):
-    from {{ cookiecutter.package_name }} import evaluate
+def test_baseline_generate_and_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, capsys):
+    from {{ cookiecutter.package_name }} import baseline, evaluate, generate
 
     verdicts = [
         make_chat(f"Level {i}/10?", "UNSAFE" if i >= 7 else "SAFE", "scan_verdict", risk="critical")
@@ -277,13 +275,24 @@ def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, cap
         judge=JudgeParams(enabled=True, base_url=dead_url(), timeout_s=1.0, max_retries=0),
     )
     sets = {"test": tmp_path / "test.jsonl", "golden": tmp_path / "golden"}
-    out, plots, metrics = tmp_path / "reports", tmp_path / "plots", tmp_path / "metrics" / "evaluate.json"
-    report = evaluate.main(p, tiny_base, tiny_base, sets, train, out, plots, metrics)
+    answers, m = tmp_path / "answers", tmp_path / "metrics"
+    base_run = baseline.main(p, tiny_base, sets, train, answers / "baseline", m / "baseline.json")
+    tuned_run = generate.main(p, tiny_base, sets, answers / "finetuned", m / "generate.json")
+    assert base_run["fewshot"]["examples"] == 5 and set(tuned_run["consistency"]) == {"test", "golden"}
+    log = capsys.readouterr().err
+    assert "baseline: base/test: 2/2 (100%)" in log and "baseline: base_prompted/golden: 4/4" in log
+    assert "generate: finetuned/general: 4/4" in log
+
+    out, plots, metrics = tmp_path / "reports", tmp_path / "plots", m / "evaluate.json"
+    folders = [answers / "baseline", answers / "finetuned"]
+    report = evaluate.main(p, sets, folders, out, plots, metrics, [m / "baseline.json", m / "generate.json"])
 
     assert json.loads(metrics.read_text()) == report
     assert set(report["base"]) == set(report["finetuned"]) == {"test", "golden", "general"}
     assert set(report["base_prompted"]) == {"test", "golden"}  # a task baseline: not on the probes
-    assert report["fewshot"] == {"shots": 2, "examples": 5, "examples_used_mean": 5.0, "trimmed_items": 0}
+    assert report["fewshot"] == {
+        "shots": 2, "examples": 5, "examples_used_mean": 5.0, "examples_used_min": 5, "trimmed_items": 0,
+    }  # fmt: skip
     assert (
         report["finetuned"]["test"]["n"],
         report["finetuned"]["golden"]["n"],
@@ -306,5 +315,14 @@ def test_evaluate_end_to_end_on_a_tiny_model(tiny_base, tmp_path, make_chat, cap
     assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in text
     assert "## Rejected eval lines: 1" in text and "**The judge failed**" in text and "| lookup_ip |" in text
     assert json.loads((plots / "buckets.json").read_text())["buckets"]
-    log = capsys.readouterr().err
-    assert "evaluate: base/test: 2/2 (100%)" in log and "evaluate: base_prompted/golden: 4/4" in log
+
+    # Judging is evaluate's alone: a stricter gate changes the verdict without generating again, and
+    # answers that are older than the eval set are refused, naming the item.
+    strict = dataclasses.replace(p, judge=JudgeParams(), refusal_patterns=["^never$"])
+    again = evaluate.main(strict, sets, folders, out, plots, metrics)
+    assert again["base"]["test"]["n"] == 2 and "generate" not in capsys.readouterr().err
+    write_items(tmp_path / "test.jsonl", *verdicts[:2], make_chat("New item", "SAFE", "scan_verdict"))
+    with pytest.raises(
+        UserError, match=r"base has no answer to test item '.*test.jsonl:3'.*re-run dvc repro"
+    ):
+        evaluate.main(strict, sets, folders, out, plots, metrics)

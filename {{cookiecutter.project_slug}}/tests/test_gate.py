@@ -221,3 +221,32 @@ def test_what_a_looser_per_set_tolerance_lets_through_is_listed():
         "general: bucket 'general_copy' fell from 0.90 (base) to 0.00, more than max_regression_vs_base=0.05"
     ]
     assert tolerated(metrics, strict) == []
+
+
+def test_forgetting_fails_the_gate_by_default():
+    golden = rates(refusal=(10, 10, "critical"))
+    general = rates(general_copy=(9, 10, "low"), general_compare=(6, 10, "low"))
+    kept = rates(general_copy=(8, 10, "low"), general_compare=(6, 10, "low"))  # within 0.1: held
+    forgot = rates(general_copy=(7, 10, "low"), general_compare=(6, 10, "low"))
+    default = GateParams()
+    assert default.max_regression_by_set == {"general": 0.1} and "general" in default.sets
+    held = {"base": {"golden": golden, "general": general}, "finetuned": {"golden": golden, "general": kept}}
+    assert check_gate(held, default) == []
+    lost = {
+        "base": {"golden": golden, "general": general},
+        "finetuned": {"golden": golden, "general": forgot},
+    }
+    assert check_gate(lost, default) == [
+        "general: bucket 'general_copy' fell from 0.90 (base) to 0.70, "
+        "more than max_regression_by_set.general=0.10"
+    ]
+
+
+def test_a_set_may_need_a_minimum_pass_rate():
+    test = rates(refusal=(8, 10, "critical"), verdict=(9, 10, "high"))
+    metrics = {"base": {"test": test}, "finetuned": {"test": test}}
+    gate = GateParams(sets=["test"], min_pass_rate_by_risk={}, min_pass_rate_by_set={"test": 0.9})
+    assert check_gate(metrics, gate) == ["test: overall pass rate 0.85 < min_pass_rate_by_set.test=0.90"]
+    assert check_gate(metrics, replace(gate, min_pass_rate_by_set={"test": 0.85})) == []
+    typo = replace(gate, min_pass_rate_by_set={"tset": 0.5})
+    assert check_gate(metrics, typo) == ["min_pass_rate_by_set.tset: 'tset' is not in gate.sets (test)"]

@@ -164,7 +164,7 @@ def test_the_interactive_page_loads_nothing_from_the_network(drawn):
     assert (
         "<script src" not in page and "cdn.jsdelivr" not in page
     )  # the browser test in the template runs it
-    assert page.count("vegaEmbed('#") == 7  # every plot DVC knows, the one-value runtime included
+    assert page.count("vegaEmbed('#") == 8  # every plot DVC knows, the one-value runtime included
 
 
 def test_a_revision_that_looks_like_an_option_is_refused(in_project):

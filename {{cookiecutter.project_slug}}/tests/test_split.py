@@ -8,7 +8,7 @@ from {{ cookiecutter.package_name }}.params import (
     SplitParams,
     load,
 )
-from {{ cookiecutter.package_name }}.split import assign, main, small_strata
+from {{ cookiecutter.package_name }}.split import assign, main, pilot, small_strata
 
 
 def rows(make_chat, per_bucket=100):
@@ -24,6 +24,17 @@ def test_ratios_hold_per_bucket(make_chat):
     for bucket in ("x", "y"):
         sizes = [sum(r["meta"]["bucket"] == bucket for r in parts[s]) for s in ("train", "val", "test")]
         assert sizes == [80, 10, 10]
+
+
+def test_a_pilot_keeps_a_share_of_every_bucket_in_every_split_and_only_those_rows(make_chat):
+    full = assign(rows(make_chat), SplitParams())
+    assert pilot(full, SplitParams()) is full  # 1.0: the full run, untouched
+    quarter = pilot(full, SplitParams(pilot=0.25))
+    for name, per_bucket in (("train", 20), ("val", 3), ("test", 3)):  # 80, 10, 10 per bucket, rounded up
+        for bucket in ("x", "y"):
+            assert sum(r["meta"]["bucket"] == bucket for r in quarter[name]) == per_bucket
+        assert all(r in full[name] for r in quarter[name])  # a pilot never moves a row across splits
+    assert quarter == pilot(full, SplitParams(pilot=0.25))
 
 
 def test_same_input_and_seed_give_byte_identical_files(tmp_path, make_chat):

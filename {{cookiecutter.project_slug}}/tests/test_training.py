@@ -16,6 +16,8 @@ from {{ cookiecutter.package_name }} import merge, train
 from {{ cookiecutter.package_name }}.params import (
     DpoParams,
     MergeParams,
+    MixParams,
+    SelectParams,
     TrainParams,
 )
 
@@ -36,6 +38,7 @@ SFT = {
     "gradient_checkpointing": False,
 }
 LORA = {"r": 4, "lora_alpha": 8, "target_modules": "all-linear"}
+LAST = SelectParams(max_items=0)  # keep the last step: these tests train without evaluations
 
 
 def chat(user: str, answer: str) -> dict:
@@ -81,7 +84,7 @@ def run_train(workspace: Path, name: str, p: TrainParams, **kwargs) -> dict:
 
 @pytest.mark.parametrize("method", ["lora", "qlora", "full"])
 def test_each_method_trains_and_merges(workspace, method):
-    p = TrainParams(method=method, sft=SFT, lora=LORA)
+    p = TrainParams(select=LAST, method=method, sft=SFT, lora=LORA)
     report = run_train(workspace, method, p)
     assert report["steps"] == 6 and report["method"] == method
     assert (report["trainable_parameters"] == report["total_parameters"]) == (method == "full")
@@ -119,7 +122,7 @@ def test_dpo_after_sft_moves_the_reward_margin(workspace):
             "logging_steps": 2,
         },
     )
-    report = run_train(workspace, "dpo", TrainParams(sft=SFT, lora=LORA, dpo=dpo))
+    report = run_train(workspace, "dpo", TrainParams(select=LAST, sft=SFT, lora=LORA, dpo=dpo))
     assert report["dpo"]["pairs"] == 24 and report["dpo"]["steps"] == 8 and report["dpo"]["seconds"] > 0
     assert report["dpo"]["margins_after"] > report["dpo"]["margins_before"]
     trained = workspace / "dpo" / "trained"
@@ -136,7 +139,8 @@ class Interrupt(Exception):
     pass
 
 
-def test_an_interrupted_run_resumes_and_ends_where_an_uninterrupted_one_does(workspace):
+@pytest.mark.parametrize("limit", [None, 1])
+def test_an_interrupted_run_resumes_and_ends_where_an_uninterrupted_one_does(workspace, limit):
     from safetensors.torch import load_file
     from transformers import TrainerCallback
 
@@ -145,28 +149,29 @@ def test_an_interrupted_run_resumes_and_ends_where_an_uninterrupted_one_does(wor
             if state.global_step == 4:
                 raise Interrupt
 
-    p = TrainParams(sft=SFT, lora=LORA)
+    # save_total_limit 1 deletes the checkpoint a run resumed from while it trains on
+    p = TrainParams(select=LAST, sft={**SFT, "save_total_limit": limit}, lora=LORA)
     with pytest.raises(Interrupt):
-        run_train(workspace, "resumed", p, callbacks=[StopAt4()])
-    assert (workspace / "resumed" / "checkpoints" / "checkpoint-4").exists()
-    resumed = run_train(workspace, "resumed", p)
+        run_train(workspace, f"resumed-{limit}", p, callbacks=[StopAt4()])
+    assert (workspace / f"resumed-{limit}" / "checkpoints" / "checkpoint-4").exists()
+    resumed = run_train(workspace, f"resumed-{limit}", p)
     assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 6
-    straight = run_train(workspace, "straight", p)
+    straight = run_train(workspace, f"straight-{limit}", p)
     assert straight["resumed_from"] is None
-    a = load_file(workspace / "resumed" / "trained" / "adapter_model.safetensors")
-    b = load_file(workspace / "straight" / "trained" / "adapter_model.safetensors")
+    a = load_file(workspace / f"resumed-{limit}" / "trained" / "adapter_model.safetensors")
+    b = load_file(workspace / f"straight-{limit}" / "trained" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
     assert all((a[k] - b[k]).abs().max() < 1e-5 for k in a)
     # The totals cover the whole training, not only the steps after the checkpoint.
     assert resumed["tokens_seen"] == straight["tokens_seen"] > 0
     assert resumed["train_loss"] == pytest.approx(straight["train_loss"], abs=1e-3)
-    assert [s for s, _ in curve(workspace / "resumed" / "plots", "loss")] == [2, 4, 6]
+    assert [s for s, _ in curve(workspace / f"resumed-{limit}" / "plots", "loss")] == [2, 4, 6]
 
 
 def test_checkpoints_of_other_params_are_never_resumed(workspace):
     stale = workspace / "stale" / "checkpoints" / "checkpoint-4"
     stale.mkdir(parents=True)
-    report = run_train(workspace, "stale", TrainParams(sft=SFT, lora=LORA))
+    report = run_train(workspace, "stale", TrainParams(select=LAST, sft=SFT, lora=LORA))
     assert report["resumed_from"] is None and report["steps"] == 6
 
 
@@ -197,7 +202,12 @@ def launch(workspace: Path, tmp_path: Path, launcher: str, train_params: dict) -
 
 def test_two_processes_with_gloo_produce_a_valid_adapter(workspace, tmp_path):
     sft = {**SFT, "max_steps": 4, "save_strategy": "no"}
-    result = launch(workspace, tmp_path, "cpu_ddp", {"method": "lora", "sft": sft, "lora": LORA})
+    result = launch(
+        workspace,
+        tmp_path,
+        "cpu_ddp",
+        {"method": "lora", "sft": sft, "lora": LORA, "select": {"max_items": 0}},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "gemm_4bit" not in result.stderr  # LoRA never loads bitsandbytes
     assert json.loads((tmp_path / "train.json").read_text())["steps"] == 4
@@ -206,11 +216,105 @@ def test_two_processes_with_gloo_produce_a_valid_adapter(workspace, tmp_path):
 
 
 def test_a_mistake_under_accelerate_is_one_line_without_a_traceback(workspace, tmp_path):
-    result = launch(workspace, tmp_path, "single", {"sft": {**SFT, "max_stepz": 4}})
+    result = launch(
+        workspace, tmp_path, "single", {"sft": {**SFT, "max_stepz": 4}, "select": {"max_items": 0}}
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "gemm_4bit" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("train:")]
     assert lines == ["train: train.sft: unknown key 'max_stepz'; it is not a field of the library config"]
+
+
+class Scripted:
+    """Selection.score replaced by a script of pass rates, one per evaluation; it also notes a
+    checksum of the trainable weights at each evaluation, to find the weights that were kept."""
+
+    def __init__(self, rates: list[float]):
+        self.rates, self.seen = list(rates), []
+
+    def __call__(self, scorer, model) -> dict:
+        rate = self.rates.pop(0)
+        weights = sum(float(t.detach().double().abs().sum()) for t in model.parameters() if t.requires_grad)
+        self.seen.append((scorer.phase, rate, weights))
+        return {"n": 4, "passed": round(rate * 4), "pass_rate": rate, "by_bucket": {"b": {"pass_rate": rate}}}
+
+
+def adapter_checksum(trained: Path) -> float:
+    from safetensors.torch import load_file
+
+    return sum(
+        float(t.double().abs().sum()) for t in load_file(trained / "adapter_model.safetensors").values()
+    )
+
+
+SELECTING = {**SFT, "max_steps": 20, "eval_strategy": "steps", "eval_steps": 2, "save_steps": 2}
+
+
+def test_the_best_scored_checkpoint_is_kept_and_training_stops_early(workspace, monkeypatch):
+    from {{ cookiecutter.package_name }}.training import selection
+
+    script = Scripted([0.25, 0.75, 0.5, 0.5, 0.5, 0.25])  # later evaluations are worse
+    monkeypatch.setattr(selection.Selection, "score", lambda scorer, model: script(scorer, model))
+    p = TrainParams(
+        sft={**SELECTING, "save_total_limit": 1},  # the best survives the rotation all the same
+        lora=LORA,
+        dpo=DpoParams(enabled=False),
+        select=SelectParams(max_items=4, patience=3),
+    )
+    report = run_train(workspace, "selected", p)
+    chosen = report["selection"]
+    assert [e["step"] for e in chosen["evaluations"]] == [2, 4, 6, 8, 10]  # 3 without a gain: stop
+    assert report["steps"] == 10 and chosen["sft_stopped_early"] and chosen["sft_max_steps"] == 20
+    assert chosen["kept"] == {
+        "phase": "sft",
+        "step": 4,
+        "pass_rate": 0.75,
+        "eval_loss": chosen["kept"]["eval_loss"],
+    }
+    kept_weights = script.seen[1][2]
+    assert adapter_checksum(workspace / "selected" / "trained") == pytest.approx(kept_weights, rel=1e-6)
+    assert [s for s, _ in curve(workspace / "selected" / "plots", "eval/pass_rate")] == [2, 4, 6, 8, 10]
+
+
+def test_dpo_is_kept_only_when_it_scores_at_least_as_well_as_sft(workspace, monkeypatch):
+    from {{ cookiecutter.package_name }}.training import selection
+
+    script = Scripted([0.5, 0.75, 0.5, 0.25, 0.25])  # SFT at steps 2, 4, 6; DPO at its steps 2, 4
+    monkeypatch.setattr(selection.Selection, "score", lambda scorer, model: script(scorer, model))
+    dpo = DpoParams(
+        config={
+            "learning_rate": 5e-3, "max_steps": 4, "per_device_train_batch_size": 4, "max_length": 64,
+            "eval_strategy": "steps", "eval_steps": 2, "seed": 0,
+        }
+    )  # fmt: skip
+    p = TrainParams(
+        sft={**SELECTING, "max_steps": 6}, lora=LORA, dpo=dpo, select=SelectParams(max_items=4, patience=0)
+    )
+    report = run_train(workspace, "dpo-worse", p)
+    assert [e["phase"] for e in report["selection"]["evaluations"]] == ["sft"] * 3 + ["dpo"] * 2
+    assert report["dpo"]["kept"] == "sft" and report["selection"]["kept"]["step"] == 4
+    assert adapter_checksum(workspace / "dpo-worse" / "trained") == pytest.approx(script.seen[1][2], rel=1e-6)
+
+
+def test_replayed_and_mixed_rows_reach_training(workspace, tmp_path):
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text("".join(json.dumps(chat(f"Count {i}", str(i + 1))) + "\n" for i in range(40)))
+    alpaca = tmp_path / "mine.json"
+    alpaca.write_text(json.dumps([{"instruction": f"Echo {i}", "output": f"{i}"} for i in range(8)]))
+    p = TrainParams(
+        select=LAST,
+        sft=SFT,
+        lora=LORA,
+        dpo=DpoParams(enabled=False),
+        mix=MixParams(replay=0.5, sources={str(alpaca): 0.5}),
+    )
+    report = run_train(workspace, "mixed", p, replay=replay)
+    assert report["mix"]["task"] == 32
+    assert report["mix"]["sources"] == {
+        str(replay): {"weight": 0.5, "available": 40, "drawn": 16},
+        str(alpaca): {"weight": 0.5, "available": 8, "drawn": 8},  # capped at what it holds
+    }
+    assert report["train_rows"] == 32 + 16 + 8
 
 
 @pytest.fixture
@@ -218,7 +322,7 @@ def lora_trained(workspace, tmp_path) -> Path:
     """A LoRA adapter of this test's own, to damage."""
     out = tmp_path / "lora"
     train.main(
-        TrainParams(sft={**SFT, "save_strategy": "no"}, lora=LORA, dpo=DpoParams(enabled=False)),
+        TrainParams(select=LAST, sft={**SFT, "save_strategy": "no"}, lora=LORA, dpo=DpoParams(enabled=False)),
         workspace / "base",
         workspace / "data",
         out / "trained",

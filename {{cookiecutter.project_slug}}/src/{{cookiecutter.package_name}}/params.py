@@ -127,8 +127,12 @@ class SplitParams:
     group_by: str = "cluster"
     """Field whose rows stay in one split: curate's near-duplicate cluster, or a meta field such
     as knowledge_point ('' = each row alone)."""
+    pilot: float = 1.0
+    """Share of each split kept, stratum by stratum, for a quick pilot run (`make pilot`); 1.0 = all."""
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.pilot <= 1.0:
+            raise ValueError(f"pilot must be in (0, 1], got {self.pilot}")
         for name in ("train", "val", "test"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -176,6 +180,43 @@ class DpoParams:
 
 
 @dataclass(frozen=True)
+class SelectParams:
+    max_items: int = 48
+    """Val items answered and judged at each evaluation, buckets taking turns (0 = off: keep the
+    last step, no early stopping)."""
+    max_new_tokens: int = 48
+    """Answer budget while judging val items, as evaluate's `max_new_tokens`."""
+    batch_size: int = 48
+    patience: int = 4
+    """Evaluations without a better val pass rate (then eval loss) before the phase stops (0 = never)."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("max_items", "max_new_tokens", "batch_size", "patience"):
+            if getattr(self, key) < (1 if key in ("max_new_tokens", "batch_size") else 0):
+                raise ValueError(
+                    f"{key} must be {'>= 1' if key in ('max_new_tokens', 'batch_size') else '>= 0'}"
+                )
+
+
+@dataclass(frozen=True)
+class MixParams:
+    replay: float = 0.25
+    """Replay rows (the base model's own answers, data/replay) drawn per task row; 0 = none."""
+    sources: dict[str, float] = field(default_factory=dict)
+    """More general data, path: rows drawn per task row, in any input kind curate reads."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key, weight in {
+            "replay": self.replay,
+            **{f"sources.{k}": v for k, v in self.sources.items()},
+        }.items():
+            if not 0.0 <= weight <= 10.0:  # NaN fails too
+                raise ValueError(f"{key} must be a weight in [0, 10] (rows per task row), got {weight}")
+
+
+@dataclass(frozen=True)
 class TrainParams:
     method: Literal["lora", "qlora", "full"] = "lora"
     """lora | qlora | full."""
@@ -188,6 +229,17 @@ class TrainParams:
     quantization: dict = field(default_factory=dict)
     """transformers.BitsAndBytesConfig fields (qlora); 4-bit NF4 with double quantisation by default."""
     dpo: DpoParams = field(default_factory=DpoParams)
+    select: SelectParams = field(default_factory=SelectParams)
+    """The checkpoint kept is the one with the best val pass rate (training/selection.py)."""
+    mix: MixParams = field(default_factory=MixParams)
+    """General rows mixed into SFT against forgetting (training/mixing.py)."""
+
+
+@dataclass(frozen=True)
+class ReplayParams:
+    max_new_tokens: int = 64
+    """The base model's answer budget; an answer cut at this length is left out."""
+    batch_size: int = 64
 
 
 @dataclass(frozen=True)
@@ -210,13 +262,14 @@ class GateParams:
     min_pass_rate: float = 0.0
     min_pass_rate_by_risk: dict[str, float] = field(default_factory=lambda: {"critical": 1.0})
     min_pass_rate_by_bucket: dict[str, float] = field(default_factory=dict)
+    min_pass_rate_by_set: dict[str, float] = field(default_factory=dict)
+    """A minimum overall pass rate for one eval set, e.g. {test: 0.85}."""
     max_regression_vs_base: float = 0.05
     """No bucket may be worse than the better baseline (zero-shot or prompted) by more than this."""
-    max_regression_by_set: dict[str, float] = field(default_factory=lambda: {"general": 1.0})
-    """A different max_regression_vs_base for one eval set. The shipped 1.0 for `general` fails no
-    fall: the embedded demo model forgets its general skills when fine-tuned on the demo task
-    (README: "Did it forget anything?"); what it tolerates is listed in the report and by the gate.
-    Set 0.1 or lower for a real model, or once the training mix replays general data."""
+    max_regression_by_set: dict[str, float] = field(default_factory=lambda: {"general": 0.1})
+    """A different max_regression_vs_base for one eval set: the general-skill probes are held to
+    0.1, so forgetting fails the gate; what a looser tolerance lets through is listed in the
+    report and by the gate."""
     min_gain_vs_prompted: float = 0.0
     """The fine-tuned pass rate on each gated set must exceed the prompted base model's by more
     than this (0.0: fine-tuning must beat prompting; -1.0 turns the rule off)."""
@@ -225,6 +278,7 @@ class GateParams:
         rates = {"min_pass_rate": self.min_pass_rate, "max_regression_vs_base": self.max_regression_vs_base}
         rates |= {f"min_pass_rate_by_risk.{k}": v for k, v in self.min_pass_rate_by_risk.items()}
         rates |= {f"min_pass_rate_by_bucket.{k}": v for k, v in self.min_pass_rate_by_bucket.items()}
+        rates |= {f"min_pass_rate_by_set.{k}": v for k, v in self.min_pass_rate_by_set.items()}
         rates |= {f"max_regression_by_set.{k}": v for k, v in self.max_regression_by_set.items()}
         for key, value in rates.items():
             if not 0.0 <= value <= 1.0:  # NaN fails this too: a NaN threshold would pass everything
@@ -385,6 +439,7 @@ class Params:
     curate: CurateParams = field(default_factory=CurateParams)
     split: SplitParams = field(default_factory=SplitParams)
     decontaminate: DecontaminateParams = field(default_factory=DecontaminateParams)
+    replay: ReplayParams = field(default_factory=ReplayParams)
     train: TrainParams = field(default_factory=TrainParams)
     merge: MergeParams = field(default_factory=MergeParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)

@@ -29,6 +29,7 @@ from .errors import UserError, reported
 from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
+from .training import mixing, selection
 from .training.configs import config_of, reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
@@ -48,6 +49,20 @@ def load_policy(p: params_mod.TrainParams, name: str, revision: str | None, dtyp
     return AutoModelForCausalLM.from_pretrained(name, revision=revision, **kwargs)
 
 
+def selecting(section: dict, select: params_mod.SelectParams, where: str) -> dict:
+    """The settings that keep the best-scored checkpoint, or none when `train.select` is off."""
+    if not select.max_items:
+        return {}
+    strategy = section.get("eval_strategy", "no")
+    if strategy == "no":
+        raise UserError(
+            f"train.select scores the val split at each evaluation, but {where}.eval_strategy is 'no'; "
+            "set it to 'steps' or 'epoch', or set train.select.max_items: 0"
+        )
+    steps = section.get("eval_steps") or section.get("logging_steps", 500)  # the trainer's own fallback
+    return selection.settings(strategy, steps)
+
+
 def sft_config(p: params_mod.TrainParams, checkpoints: Path, hardware: dict, path: loss_paths.LossPath):
     """SFTConfig from `train.sft`, with what the stage decides on top; also sets up the processes."""
     from trl import SFTConfig
@@ -56,6 +71,7 @@ def sft_config(p: params_mod.TrainParams, checkpoints: Path, hardware: dict, pat
     forced = {
         **hardware,
         **reporters(p.sft),
+        **selecting(p.sft, p.select, "train.sft"),
         "output_dir": (str(checkpoints), "paths live in dvc.yaml"),
         "assistant_only_loss": (path.assistant_only_loss, why),
         "completion_only_loss": (path.completion_only_loss, why),
@@ -63,27 +79,37 @@ def sft_config(p: params_mod.TrainParams, checkpoints: Path, hardware: dict, pat
     return config_of(SFTConfig, p.sft, "train.sft", defaults=DEFAULTS, forced=forced)
 
 
-def conversations(file: Path, path: loss_paths.LossPath) -> list[dict]:
-    rows = []
-    for number, row in enumerate(read_jsonl(file), start=1):
+def conversations(rows: list[dict], path: loss_paths.LossPath, where: str) -> list[dict]:
+    converted = []
+    for number, row in enumerate(rows, start=1):
         try:
-            rows.append(path.to_row(row["messages"]))
+            converted.append(path.to_row(row["messages"]))
         except UserError as e:
-            raise UserError(f"{file}:{number}: {e}") from None
-    return rows
+            raise UserError(f"{row.get('meta', {}).get('mixed_from', where)}:{number}: {e}") from None
+    return converted
 
 
-def build_trainer(config, model, tokenizer, path, data: Path, peft_config, callbacks: list):
-    """SFTTrainer on train.jsonl and val.jsonl, labels narrowed to the answers."""
+def training_rows(p: params_mod.TrainParams, data: Path, replay: Path | None) -> tuple[list[dict], dict]:
+    """train.jsonl plus the general rows of `train.mix` (the replay set and any other sources)."""
+    sources = {str(replay): p.mix.replay} if replay is not None and p.mix.replay > 0 else {}
+    return mixing.mix(list(read_jsonl(data / "train.jsonl")), {**sources, **p.mix.sources}, p.mix.seed)
+
+
+def build_trainer(
+    config, model, tokenizer, path, data: Path, train_rows: list[dict], peft_config, callbacks: list
+):
+    """SFTTrainer on the training rows and val.jsonl, labels narrowed to the answers."""
     from datasets import Dataset
     from trl import SFTTrainer
 
-    rows = conversations(data / "train.jsonl", path)
+    rows = conversations(train_rows, path, str(data / "train.jsonl"))
     trainer = SFTTrainer(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
-        eval_dataset=Dataset.from_list(conversations(data / "val.jsonl", path)),
+        eval_dataset=Dataset.from_list(
+            conversations(list(read_jsonl(data / "val.jsonl")), path, str(data / "val.jsonl"))
+        ),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=callbacks,
@@ -154,14 +180,14 @@ def save_probe(trainer, tokenizer, out: Path, method: str) -> None:
     probe.save(out, probe.logits(model, probe.batch(len(tokenizer))))
 
 
-def resumable_checkpoint(p, base_dir: Path, data: Path, checkpoints: Path) -> str | None:
+def resumable_checkpoint(p, base_dir: Path, data: Path, checkpoints: Path, extra: list[Path]) -> str | None:
     """The last checkpoint of this same training, if an earlier run left one."""
     from accelerate import PartialState
     from transformers.trainer_utils import get_last_checkpoint
 
     state = PartialState()
     if state.is_main_process:
-        files = [data / "train.jsonl", data / "val.jsonl", data / "preferences.jsonl"]
+        files = [data / "train.jsonl", data / "val.jsonl", data / "preferences.jsonl", *extra]
         prepare_checkpoints(
             checkpoints, fingerprint(dataclasses.asdict(p), files, read_base(base_dir)["revision"])
         )
@@ -170,18 +196,51 @@ def resumable_checkpoint(p, base_dir: Path, data: Path, checkpoints: Path) -> st
 
 
 def dpo_after_sft(
-    p, sft, tokenizer, path, data: Path, callbacks: list, live, forced: dict, checkpoints: Path
+    p, sft, tokenizer, path, data: Path, callbacks: list, live, forced: dict, checkpoints: Path, judge
 ):
-    """DPO when enabled and preferences.jsonl has pairs: (the trainer that ends training, a report)."""
+    """DPO when enabled and preferences.jsonl has pairs: (the trainer that ends training, a report).
+    `judge(phase, on_score)` gives the Selection callback of a phase, or None when it is off."""
     from .training import dpo
     from .training.curves import Curves
 
     file = data / "preferences.jsonl"
     pairs = dpo.rows(list(read_jsonl(file)), path.fold_system) if file.exists() else []
     if not (p.dpo.enabled and len(pairs) >= 2):  # one pair for evaluation, the rest to train on
-        return sft, {}
-    curves = [Curves(live, "dpo/", sft.state.global_step)] if live else []  # steps counted on from SFT's
-    return dpo.run(p.dpo.config, sft, tokenizer, pairs, callbacks + curves, checkpoints, forced)
+        return sft, {}, None
+    curves = Curves(live, "dpo/", sft.state.global_step) if live else None  # steps counted on from SFT's
+    scorer = judge("dpo", curves.log if curves else None)
+    forced = {**forced, **selecting(p.dpo.config, p.select, "train.dpo.config")}
+    extra = ([scorer, *selection.early_stopping(p.select.patience)] if scorer else []) + (
+        [curves] if curves else []
+    )
+    trainer, report = dpo.run(p.dpo.config, sft, tokenizer, pairs, callbacks + extra, checkpoints, forced)
+    return trainer, report, scorer
+
+
+def selection_report(select: params_mod.SelectParams, sft, scorers: list, dpo: dict) -> dict:
+    """Which evaluation's checkpoint was kept, and why, for metrics/train.json."""
+    if not scorers:
+        return {"enabled": False, "kept": "the last step (train.select.max_items is 0)"}
+    history = [h for scorer in scorers if scorer is not None for h in scorer.history]
+    phase = "dpo" if dpo.get("kept") == "dpo" else "sft"
+    step = dpo.get("best_step") if phase == "dpo" else sft.state.best_global_step
+    kept = selection.chosen(history, step, phase)
+    max_steps = sft.state.max_steps
+    return {
+        "enabled": True,
+        "items": len(scorers[0].items),
+        "rule": "highest val pass rate, then lowest eval loss; DPO kept only if it scores at least as well",
+        "patience": select.patience,
+        "sft_stopped_early": sft.state.global_step < max_steps,
+        "sft_steps_run": sft.state.global_step,
+        "sft_max_steps": max_steps,
+        "kept": {
+            "phase": phase,
+            "step": step,
+            **({k: kept[k] for k in ("pass_rate", "eval_loss")} if kept else {}),
+        },
+        "evaluations": history,
+    }
 
 
 def train_info(p, report: dict, base_dir: Path) -> dict:
@@ -210,32 +269,56 @@ def main(
     metrics: Path,
     callbacks: list | None = None,
     checkpoints: Path = CHECKPOINTS,
+    replay: Path | None = None,
+    judging: params_mod.EvaluateParams | None = None,
 ) -> dict:
+    """`judging`: evaluate's params, whose `default_check` and `refusal_patterns` judge val items."""
     import torch
     from dvclive import Live
     from peft import LoraConfig
     from transformers import AutoConfig, AutoTokenizer
 
+    from .evals.evalset import load_items
     from .training.curves import Curves
 
     start = time.time()
+    judging = judging or params_mod.EvaluateParams()
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     path = loss_paths.choose(tokenizer, bool(p.sft.get("assistant_only_loss", False)))
     context = getattr(AutoConfig.from_pretrained(name, revision=revision), "max_position_embeddings", None)
     hardware = runtime(torch.cuda.is_available())
     config = sft_config(p, checkpoints, {**hardware, **within_context(p.sft, context)}, path)
-    resume = resumable_checkpoint(p, base_dir, data, checkpoints)
+    extra_files = [Path(f) for f in p.mix.sources] + ([replay] if replay is not None else [])
+    resume = resumable_checkpoint(p, base_dir, data, checkpoints, extra_files)
+    at_resume = checkpoint_state(resume)  # now: save_total_limit may delete that checkpoint while training
     main_process = config.process_index == 0  # only the main process writes files
     live = Live(dir=str(plots), dvcyaml=None, save_dvc_exp=False, report=None) if main_process else None
     callbacks = list(callbacks or [])
     peft_config = None
     if p.method != "full":
         peft_config = config_of(LoraConfig, {"task_type": "CAUSAL_LM", **p.lora}, "train.lora")
+    train_rows, mix_report = training_rows(p, data, replay)
+    val_items = selection.subset(
+        load_items(data / "val.jsonl", judging.default_check, "val")[0], p.select.max_items, p.select.seed
+    )
+
+    def judge(phase: str, on_score) -> selection.Selection | None:
+        if not p.select.max_items:
+            return None
+        return selection.Selection(
+            val_items, tokenizer, judging.refusal_patterns, p.select.max_new_tokens, p.select.batch_size,
+            phase, on_score,
+        )  # fmt: skip
+
     model = load_policy(p, name, revision, torch.bfloat16 if config.bf16 else torch.float32)
-    sft_curves = [Curves(live)] if live else []
+    sft_curves = Curves(live) if live else None
+    sft_scorer = judge("sft", sft_curves.log if sft_curves else None)
+    sft_callbacks = ([sft_scorer, *selection.early_stopping(p.select.patience)] if sft_scorer else []) + (
+        [sft_curves] if sft_curves else []
+    )
     trainer, dropped = build_trainer(
-        config, model, tokenizer, path, data, peft_config, callbacks + sft_curves
+        config, model, tokenizer, path, data, train_rows, peft_config, callbacks + sft_callbacks
     )
     example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])
     print(f"train: {p.method}, loss path {path.name}; the loss sees e.g. {example!r}", flush=True)
@@ -243,20 +326,20 @@ def main(
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = {"sft": time.time() - sft_start}
     forced = {**hardware, **within_context(p.dpo.config, context)}
-    final, dpo_report = dpo_after_sft(p, trainer, tokenizer, path, data, callbacks, live, forced, checkpoints)
+    final, dpo_report, dpo_scorer = dpo_after_sft(
+        p, trainer, tokenizer, path, data, callbacks, live, forced, checkpoints, judge
+    )
     final.save_model(str(out))  # on every rank: FSDP and ZeRO-3 gather the sharded weights to save
     if not live:
         return {}
     tokenizer.save_pretrained(out)
     save_probe(final, tokenizer, out, p.method)
     seconds["stage"] = time.time() - start
-    run = {
-        "resumed_from": resume,
-        "at_resume": checkpoint_state(resume),
-        "rows_dropped": dropped,
-        "seconds": seconds,
-    }
+    run = {"resumed_from": resume, "at_resume": at_resume, "rows_dropped": dropped, "seconds": seconds}
     report = train_report(p, trainer, result, tokenizer, path, run, dpo_report)
+    report["mix"] = mix_report
+    scorers = [s for s in (sft_scorer, dpo_scorer) if s is not None]
+    report["selection"] = selection_report(p.select, trainer, scorers, dpo_report)
     write_train_info(out, train_info(p, report, base_dir))  # merge reads it
     write_json(metrics, report)
     live.end()
@@ -273,16 +356,24 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--replay", type=Path, help="the replay stage's rows, mixed in by train.mix.replay")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("train"):
-        p = params_mod.load(args.params).train
+        params = params_mod.load(args.params)
+        p = params.train
         if p.method != "qlora":
             from .model.quantization import keep_out
 
             keep_out()  # before peft is imported: no bitsandbytes warnings on LoRA and full runs
-        r = main(p, args.base, args.data, args.out, args.plots, args.metrics)
+        r = main(
+            p, args.base, args.data, args.out, args.plots, args.metrics,
+            replay=args.replay, judging=params.evaluate,
+        )  # fmt: skip
     if r:
         print(f"train: {r['steps']} steps, train loss {r['train_loss']}, eval loss {r['eval_loss_last']}")
+        kept = r["selection"].get("kept")
+        if isinstance(kept, dict):
+            print(f"train: kept {kept['phase']} step {kept['step']}, val pass rate {kept.get('pass_rate')}")
         if r["dpo"]:
             print(f"train: DPO reward margin {r['dpo']['margins_before']} -> {r['dpo']['margins_after']}")

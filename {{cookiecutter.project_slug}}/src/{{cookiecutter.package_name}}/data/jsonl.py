@@ -143,3 +143,16 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object file (a stage's metrics), standard JSON only; MissingInput or JsonlError naming it."""
+    try:
+        data = loads(path.read_bytes())
+    except FileNotFoundError:
+        raise MissingInput(f"{path}: no such file") from None
+    except ValueError as e:
+        raise JsonlError(f"{path}: not valid JSON ({str(e)[:120]})") from None
+    if not isinstance(data, dict):
+        raise JsonlError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data

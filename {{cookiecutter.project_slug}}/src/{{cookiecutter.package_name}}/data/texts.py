@@ -2,6 +2,7 @@
 
     eval_texts({"messages": [...]})            # the prompts: every non-system message but the last
     row_texts({"prompt": ..., "chosen": ...})  # every non-system message of a row or preference pair
+    normalize_answer(" SAFE. ")                # "safe": what makes two answers the same
 
 Eval items come from anywhere (the test split, the golden set, benchmark files), so every shape
 curate reads is accepted: messages, ShareGPT, Alpaca, preference pairs, and plain `prompt`,
@@ -11,7 +12,17 @@ expected; the caller reports the item with its file:line and goes on.
 
 from __future__ import annotations
 
+import re
+
 from .formats import detect, to_messages
+
+_EDGE_PUNCT = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
+
+
+def normalize_answer(text: str) -> str:
+    """Case, surrounding quotes/punctuation and runs of whitespace do not change an answer."""
+    return " ".join(_EDGE_PUNCT.sub("", text).lower().split())
+
 
 PLAIN_FIELDS = ("prompt", "question", "text", "input")
 

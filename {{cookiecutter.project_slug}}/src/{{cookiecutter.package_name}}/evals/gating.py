@@ -4,7 +4,7 @@ On each eval set in `gate.sets`:
 - the set was read whole: a set with rejected (malformed) items fails, and so does an empty one;
 - every pass rate the gate reads is a number in [0, 1]: NaN fails (it compares False, so a NaN
   rate would otherwise pass every threshold);
-- a minimum pass rate overall, per risk tier and per bucket;
+- a minimum pass rate overall, per eval set, per risk tier and per bucket;
 - no bucket worse than the better baseline, the base model zero-shot or prompted, by more than
   `max_regression_vs_base` (or the set's own `max_regression_by_set`; what only that looser
   tolerance lets through is listed by `tolerated`, and evaluate and the gate command show it);
@@ -73,7 +73,10 @@ def _bad_rates(summary: object, label: str) -> list[str]:
 
 def check_gate(metrics: dict, g: params_mod.GateParams) -> list[str]:
     """Every reason the gate fails; an empty list means it passes."""
-    reasons: list[str] = []
+    reasons: list[str] = [
+        f"min_pass_rate_by_set.{name}: '{name}' is not in gate.sets ({', '.join(g.sets)})"
+        for name in sorted(set(g.min_pass_rate_by_set) - set(g.sets))
+    ]
     present: dict[str, set] = {"risk tier": set(), "bucket": set()}
     for eval_set in g.sets:
         reasons += _check_set(metrics, eval_set, g, present)
@@ -145,6 +148,12 @@ def _thresholds(eval_set: str, tuned: dict, g: params_mod.GateParams) -> list[st
     reasons = []
     if tuned["pass_rate"] < g.min_pass_rate:
         reasons.append(f"{eval_set}: overall pass rate {tuned['pass_rate']:.2f} < {g.min_pass_rate:.2f}")
+    minimum = g.min_pass_rate_by_set.get(eval_set)
+    if minimum is not None and tuned["pass_rate"] < minimum:
+        reasons.append(
+            f"{eval_set}: overall pass rate {tuned['pass_rate']:.2f} < "
+            f"min_pass_rate_by_set.{eval_set}={minimum:.2f}"
+        )
     for tier, minimum in g.min_pass_rate_by_risk.items():
         got = tuned["by_risk"].get(tier)
         if got is not None and got["pass_rate"] < minimum:

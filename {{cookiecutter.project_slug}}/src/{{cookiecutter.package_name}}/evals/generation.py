@@ -1,21 +1,16 @@
-"""Answers of one model to eval items, judged by each item's check, with progress in the log.
+"""Generation: a model and its tokenizer loaded for answering, and batched answers to chat prompts.
 
 Batched generation with left padding through the model's chat template, greedy unless
-`evaluate.do_sample`; `stopped` says whether the answer ended with the end-of-turn token.
-Consistency samples each prompt K more times and measures how often the answers agree.
-Each set logs done/total, elapsed and ETA (progress.Progress).
+`evaluate.do_sample`, prompts batched by length; `stopped` says whether the answer ended with the
+end-of-turn token. Used by the replay, baseline and generate stages and by train's checkpoint
+selection; what an answer is worth is judged elsewhere (scoring.judged).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 
 from .. import params as params_mod
-from ..progress import Progress
-from .checks import judge
-from .scoring import normalize_answer, summarize
-from .toolcalls import tool_key
 
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 
@@ -50,100 +45,49 @@ def prompt_fits(model, tokenizer, max_new_tokens: int) -> Callable[[list[dict]],
     return fits
 
 
+def decoding(p: params_mod.EvaluateParams, sample: bool = False) -> dict:
+    """`generate`'s sampling settings from `evaluate`: greedy unless `do_sample`; `sample` for the
+    consistency runs, at their own temperature."""
+    if sample:
+        return {"do_sample": True, "temperature": p.consistency.temperature}
+    return {"do_sample": p.do_sample, **({"temperature": p.temperature} if p.do_sample else {})}
+
+
 def generate(
-    model, tokenizer, prompts: list[list[dict]], p: params_mod.EvaluateParams, sample=False, progress=None
-) -> list[dict]:
-    import torch
-
-    tokenizer.padding_side = "left"
-    if sample:  # the consistency runs
-        settings = {"do_sample": True, "temperature": p.consistency.temperature}
-    else:
-        settings = {"do_sample": p.do_sample, **({"temperature": p.temperature} if p.do_sample else {})}
-    answers = []
-    for i in range(0, len(prompts), p.batch_size):
-        batch = tokenizer.apply_chat_template(
-            prompts[i : i + p.batch_size],
-            add_generation_prompt=True,
-            tokenize=True,
-            padding=True,
-            return_tensors="pt",
-            return_dict=True,
-        )
-        with torch.no_grad():
-            out = model.generate(**batch.to(model.device), max_new_tokens=p.max_new_tokens, **settings)
-        for row in out[:, batch["input_ids"].shape[1] :].tolist():
-            stopped = tokenizer.eos_token_id in row
-            row = row[: row.index(tokenizer.eos_token_id)] if stopped else row
-            answers.append({"text": tokenizer.decode(row, skip_special_tokens=True), "stopped": stopped})
-        if progress is not None:
-            progress.update(len(out))
-    return answers
-
-
-def consistency(
-    model, tokenizer, prompts: list[list[dict]], p: params_mod.EvaluateParams, label: str
-) -> dict:
-    """Answer each prompt K times with sampling: how often do the answers agree?"""
-    progress = Progress(f"{label} consistency", total=len(prompts) * p.consistency.samples)
-    runs = [
-        generate(model, tokenizer, prompts, p, sample=True, progress=progress)
-        for _ in range(p.consistency.samples)
-    ]
-    progress.finish()
-    modal_shares, all_agree = [], 0
-    for answers in zip(*runs, strict=True):
-        counts = Counter(normalize_answer(a["text"]) for a in answers)
-        top = counts.most_common(1)[0][1]
-        modal_shares.append(top / len(answers))
-        all_agree += top == len(answers)
-    n = max(1, len(modal_shares))
-    return {
-        "samples": p.consistency.samples,
-        "temperature": p.consistency.temperature,
-        "agreement": round(sum(modal_shares) / n, 4),
-        "all_agree_rate": round(all_agree / n, 4),
-    }
-
-
-def answer_set(
     model,
     tokenizer,
-    items: list[dict],
     prompts: list[list[dict]],
-    p: params_mod.EvaluateParams,
-    label: str,
-    with_consistency: bool,
-) -> tuple[dict, list[dict]]:
-    """(summary, per-item results) of one model on one eval set; `label` is "model/set"."""
-    model_label, set_name = label.split("/", 1)
-    progress = Progress(f"evaluate: {label}", total=len(prompts))
-    answers = generate(model, tokenizer, prompts, p, progress=progress)
-    progress.finish()
-    results = []
-    for item, prompt, answer in zip(items, prompts, answers, strict=True):
-        reference = item["messages"][-1]["content"]
-        passed, reason, detail = judge(item["check"], answer["text"], reference, p.refusal_patterns)
-        results.append(
-            {
-                "model": model_label,
-                "set": set_name,
-                "id": item["id"],
-                "request": prompt[-1]["content"],
-                "bucket": item["meta"].get("bucket"),
-                "risk": item["meta"].get("risk"),
-                "check": item["check"]["type"],
-                "tool": tool_key(item["check"]),
-                "reference": reference,
-                "prediction": answer["text"],
-                "stopped": answer["stopped"],
-                "passed": passed,
-                "reason": reason,
-                "detail": detail,
-            }
-        )
-    summary = summarize(results)
-    summary["stopped_rate"] = round(sum(r["stopped"] for r in results) / max(1, len(results)), 4)
-    if with_consistency and p.consistency.samples >= 2 and prompts:
-        summary["consistency"] = consistency(model, tokenizer, prompts, p, f"evaluate: {label}")
-    return summary, results
+    max_new_tokens: int,
+    batch_size: int,
+    settings: dict | None = None,
+    progress=None,
+) -> list[dict]:
+    """One answer per prompt, in the prompts' order. Prompts are batched by length (longest first,
+    so a memory problem shows at once): a batch pads to its own longest prompt, and a short prompt
+    never waits behind a long one's padding. The KV cache is generate's default."""
+    import torch
+
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts]
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+    answers: list[dict | None] = [None] * len(prompts)
+    try:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in chunk], add_special_tokens=False, padding=True, return_tensors="pt"
+            )
+            with torch.no_grad():
+                out = model.generate(
+                    **batch.to(model.device), max_new_tokens=max_new_tokens, **(settings or {})
+                )
+            for i, row in zip(chunk, out[:, batch["input_ids"].shape[1] :].tolist(), strict=True):
+                stopped = tokenizer.eos_token_id in row
+                row = row[: row.index(tokenizer.eos_token_id)] if stopped else row
+                answers[i] = {"text": tokenizer.decode(row, skip_special_tokens=True), "stopped": stopped}
+            if progress is not None:
+                progress.update(len(chunk))
+    finally:
+        tokenizer.padding_side = side
+    return answers

@@ -1,16 +1,13 @@
-"""Answer normalisation and pass-rate summaries by bucket and risk tier. Pure functions."""
+"""Answer normalisation, answers judged by their items' checks, and pass-rate summaries by bucket
+and risk tier. Pure functions."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 
-_EDGE_PUNCT = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
-
-
-def normalize_answer(text: str) -> str:
-    """Case, surrounding quotes/punctuation and runs of whitespace do not change an answer."""
-    return " ".join(_EDGE_PUNCT.sub("", text).lower().split())
+from ..data.texts import normalize_answer  # noqa: F401 (evals' name for it)
+from .checks import judge
+from .toolcalls import tool_key
 
 
 def _rate(results: list[dict]) -> dict:
@@ -44,3 +41,33 @@ def summarize(results: list[dict]) -> dict:
             for name, rs in sorted(tools.items())
         }
     return summary
+
+
+def judged(items: list[dict], records: list[dict], refusal_patterns: list[str]) -> tuple[dict, list[dict]]:
+    """(summary, per-item results) of one model's answers to one eval set, each judged by its item's check."""
+    by_id = {r["id"]: r for r in records}
+    results = []
+    for item in items:
+        record = by_id.get(item["id"])
+        if record is None:
+            raise KeyError(item["id"])
+        reference = item["messages"][-1]["content"]
+        passed, reason, detail = judge(item["check"], record["prediction"], reference, refusal_patterns)
+        results.append(
+            {
+                **{k: record[k] for k in ("model", "set", "id", "request")},
+                "bucket": item["meta"].get("bucket"),
+                "risk": item["meta"].get("risk"),
+                "check": item["check"]["type"],
+                "tool": tool_key(item["check"]),
+                "reference": reference,
+                "prediction": record["prediction"],
+                "stopped": record["stopped"],
+                "passed": passed,
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+    summary = summarize(results)
+    summary["stopped_rate"] = round(sum(r["stopped"] for r in results) / max(1, len(results)), 4)
+    return summary, results

@@ -19,7 +19,7 @@ class Curves(TrainerCallback):
     def __init__(self, live, prefix: str = "", offset: int = 0) -> None:
         self.live, self.prefix, self.offset = live, prefix, offset
 
-    def _log(self, step: int, logs: dict) -> None:
+    def log(self, step: int, logs: dict) -> None:
         from dvclive.plots import Metric
         from dvclive.utils import standardize_metric_name
 
@@ -32,8 +32,8 @@ class Curves(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero and state.global_step > 0:  # resumed: the curves up to the checkpoint
             for logs in state.log_history:
-                self._log(logs.get("step", 0), logs)
+                self.log(logs.get("step", 0), logs)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
-            self._log(state.global_step, logs)
+            self.log(state.global_step, logs)

@@ -46,6 +46,30 @@ def reference_settings(sft_trainer, output_dir: Path):
     return AutoModelForCausalLM.from_pretrained(output_dir / "sft", dtype=sft_trainer.model.dtype), {}
 
 
+def keep_the_better(sft_trainer, dpo_trainer) -> dict:
+    """With train.select, DPO's best checkpoint must score at least as well on val as SFT's best:
+    otherwise the SFT weights are loaded back. Returns what was kept, for the report."""
+    sft, dpo = sft_trainer.state, dpo_trainer.state
+    if sft.best_metric is None or dpo.best_metric is None:
+        return {}
+    if dpo.best_metric >= sft.best_metric - 1e-9:  # a tie keeps DPO: it was asked for
+        return {"kept": "dpo", "best_step": dpo.best_global_step}
+    model = dpo_trainer.accelerator.unwrap_model(dpo_trainer.model)
+    checkpoint = Path(sft.best_model_checkpoint)
+    if hasattr(model, "peft_config"):
+        model.load_adapter(str(checkpoint), adapter_name=model.active_adapters[0])
+    else:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(checkpoint / "model.safetensors"), strict=False)
+    print(
+        f"train: DPO scored below SFT on val ({dpo.best_metric:.4f} < {sft.best_metric:.4f}): "
+        f"kept the SFT checkpoint of step {sft.best_global_step}",
+        flush=True,
+    )
+    return {"kept": "sft", "best_step": dpo.best_global_step}
+
+
 def run(
     section: dict,
     sft_trainer,
@@ -61,11 +85,11 @@ def run(
 
     reference, reference_forced = reference_settings(sft_trainer, output_dir)
     forced = {
-        **forced,
+        "save_strategy": ("no", "DPO is short and restarts from the SFT checkpoint"),
+        **forced,  # with train.select: a checkpoint at each evaluation, the best one kept
         **reporters(section),
         **reference_forced,
         "output_dir": (str(output_dir / "dpo"), "paths live in dvc.yaml"),
-        "save_strategy": ("no", "DPO is short and restarts from the SFT checkpoint"),
     }
     split = max(1, len(pairs) // 10)
     trainer = DPOTrainer(
@@ -81,11 +105,12 @@ def run(
     start = time.time()
     trainer.train()
     seconds = time.time() - start
+    kept = keep_the_better(sft_trainer, trainer)
     after = trainer.evaluate()
     model = trainer.accelerator.unwrap_model(trainer.model)
     if REFERENCE_ADAPTER in getattr(model, "peft_config", {}):  # saved, it would ship as a second adapter
         model.delete_adapter(REFERENCE_ADAPTER)
-    report = {"pairs": len(pairs), "steps": trainer.state.global_step, "seconds": round(seconds, 1)}
+    report = {"pairs": len(pairs), "steps": trainer.state.global_step, "seconds": round(seconds, 1), **kept}
     for key in ("margins", "accuracies"):
         report[f"{key}_before"] = round(before.get(f"eval_rewards/{key}", 0.0), 4)
         report[f"{key}_after"] = round(after.get(f"eval_rewards/{key}", 0.0), 4)
