@@ -96,9 +96,9 @@ def training_rows(p: params_mod.TrainParams, data: Path, replay: Path | None) ->
 
 
 def build_trainer(
-    config, model, tokenizer, path, data: Path, train_rows: list[dict], peft_config, callbacks: list
+    config, model, tokenizer, path, data: Path, train_rows: list[dict], val_rows: list[dict], peft_config, callbacks
 ):
-    """SFTTrainer on the training rows and val.jsonl, labels narrowed to the answers."""
+    """SFTTrainer on the training rows and validation rows, labels narrowed to the answers."""
     from datasets import Dataset
     from trl import SFTTrainer
 
@@ -107,9 +107,7 @@ def build_trainer(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
-        eval_dataset=Dataset.from_list(
-            conversations(list(read_jsonl(data / "val.jsonl")), path, str(data / "val.jsonl"))
-        ),
+        eval_dataset=Dataset.from_list(conversations(val_rows, path, str(data / "val.jsonl"))),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=callbacks,
@@ -317,8 +315,11 @@ def main(
     sft_callbacks = ([sft_scorer, *selection.early_stopping(p.select.patience)] if sft_scorer else []) + (
         [sft_curves] if sft_curves else []
     )
+    # With train.select the eval loss is taken on the judged subset too: one forward pass over all
+    # of val at each evaluation would cost as much as the judging itself, for a tie-break.
+    val_rows = val_items if sft_scorer else list(read_jsonl(data / "val.jsonl"))
     trainer, dropped = build_trainer(
-        config, model, tokenizer, path, data, train_rows, peft_config, callbacks + sft_callbacks
+        config, model, tokenizer, path, data, train_rows, val_rows, peft_config, callbacks + sft_callbacks
     )
     example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])
     print(f"train: {p.method}, loss path {path.name}; the loss sees e.g. {example!r}", flush=True)
