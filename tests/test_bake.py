@@ -15,8 +15,11 @@ from conftest import TEMPLATE, bake, run
 PACKAGE = "security_triage_assistant"
 MODULES = [
     "__init__", "base", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate", "evaluate",
-    "gate", "lineage", "merge", "params", "plots", "progress", "release", "split", "train",
+    "gate", "lineage", "merge", "plots", "progress", "release", "split", "train",
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
+    "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
+    "params/split", "params/decontaminate", "params/train", "params/merge", "params/evaluate", "params/cost",
+    "params/review", "params/release",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
     "registry/workspace",
     "human/__init__", "human/agreement", "human/server", "human/sheet",

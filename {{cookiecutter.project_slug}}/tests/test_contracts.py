@@ -2,12 +2,14 @@
 
 import ast
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import params
+from {{ cookiecutter.package_name }}.params import sections as params
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -204,3 +206,42 @@ def test_package_init_files_hold_only_a_docstring():
     for init in PACKAGE.rglob("__init__.py"):
         body = ast.parse(init.read_text(encoding="utf-8")).body
         assert len(body) == 1 and isinstance(body[0], ast.Expr), init
+
+
+def test_a_stage_imports_only_its_own_params_section():
+    # Editing a review or release knob's code must not re-run the pipeline from base.
+    for name in STAGES:
+        sections = {f.name for f in _closure(PACKAGE / f"{name}.py") if f.parent.name == "params"}
+        assert sections <= {"loader.py", f"{name}.py", "__init__.py"}, f"stage {name} imports {sections}"
+
+
+def test_a_stage_checks_only_its_own_section_and_the_check_command_the_whole_file(tmp_path):
+    from {{ cookiecutter.package_name }}.params import (
+        split,
+    )
+
+    bad = tmp_path / "params.yaml"
+    bad.write_text("split:\n  seed: 7\nrelease:\n  min_consistency: lots\n")
+    assert split.load(bad).seed == 7  # a bad release knob does not stop split
+    with pytest.raises(params.ParamsError, match=r"release.min_consistency: expected float, got 'lots'"):
+        params.load(bad)
+    check = [sys.executable, "-m", params.__package__]  # python -m PACKAGE.params: what make check runs
+    run = subprocess.run([*check, str(bad)], capture_output=True, text=True)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        f"params: {bad}: release.min_consistency: expected float, got 'lots'"
+    ]
+    assert subprocess.run([*check, str(ROOT / "params.yaml")]).returncode == 0
+
+
+def test_curate_reads_its_declared_cross_key_and_checks_it(tmp_path):
+    from {{ cookiecutter.package_name }}.params import (
+        curate,
+    )
+
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  sft:\n    max_length: 256\n")
+    assert curate.max_length(path) == 256
+    path.write_text("train:\n  sft:\n    max_length: long\n")
+    with pytest.raises(params.ParamsError, match=r"train.sft.max_length: expected a positive int, got 'lo"):
+        curate.max_length(path)

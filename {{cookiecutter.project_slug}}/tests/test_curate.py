@@ -6,7 +6,7 @@ from {{ cookiecutter.package_name }}.curate import main
 from {{ cookiecutter.package_name }}.data import curator as curator_mod
 from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.curate import (
     CurateNearDupParams,
     CurateParams,
     PiiParams,

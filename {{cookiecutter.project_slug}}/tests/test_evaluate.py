@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.evals.evalset import (
 from {{ cookiecutter.package_name }}.evals.general import (
     probes,
 )
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.evaluate import (
     ConsistencyParams,
     EvaluateParams,
     GeneralParams,

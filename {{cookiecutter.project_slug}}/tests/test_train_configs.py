@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from {{ cookiecutter.package_name }}.params import ParamsError
+from {{ cookiecutter.package_name }}.params.loader import (
+    ParamsError,
+)
 from {{ cookiecutter.package_name }}.training import configs
 from {{ cookiecutter.package_name }}.training.resume import (
     fingerprint,

@@ -23,7 +23,9 @@ Commands around the pipeline:
                    demo_cards and the tool-calling bucket in demo_tools
 
 Shared by them:
-    params         typed view of params.yaml, one dataclass per stage section
+    params/        params.yaml: loader (the one strict reader), one module of typed dataclasses
+                   per section, which is all a stage loads; sections (the whole file, checked
+                   by `python -m PACKAGE.params`, make check and CI)
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps

@@ -21,7 +21,6 @@ import argparse
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.chat import prompt_and_reference
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
@@ -31,6 +30,7 @@ from .evals.gating import check_gate, tolerated
 from .evals.general import probes
 from .evals.reports import bucket_plot, confusion_plot, markdown_report
 from .lineage import resolve
+from .params import evaluate as params_mod
 
 GENERAL = "general"
 
@@ -178,7 +178,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("evaluate"):
-        p = params_mod.load(args.params).evaluate
+        p = params_mod.load(args.params)
         sets = {"test": args.test, "golden": args.golden, **{k: Path(v) for k, v in p.extra_sets.items()}}
         r = main(p, args.base, args.model, sets, args.train, args.out, args.plots, args.metrics)
     for s, tuned in r["finetuned"].items():

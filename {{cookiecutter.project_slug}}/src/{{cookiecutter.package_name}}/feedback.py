@@ -28,13 +28,13 @@ from pathlib import Path
 
 import yaml
 
-from . import params as params_mod
 from .data.chat import check_conversation, normalize_content
 from .data.dedup import prompt_key
 from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
 from .data.pii import apply_policy
 from .errors import UserError, reported
 from .evals.evalset import load_items
+from .params import curate as params_mod
 from .registry.monitoring import bucket_counts, check, when
 
 VERDICTS = ("good", "bad")
@@ -198,7 +198,7 @@ if __name__ == "__main__":
         if not args.feedback.exists():
             raise UserError(f"{args.feedback}: no feedback yet; export production exchanges there (README)")
         spec = yaml.safe_load(args.monitoring.read_text(encoding="utf-8")) if args.monitoring else None
-        pii = params_mod.load(args.params).curate.pii
+        pii = params_mod.load(args.params).pii
         r = main(pii, args.feedback, args.golden, args.out, args.metrics, spec)
         made = f"{r['golden_candidates']} golden candidates, {r['to_label']} to label"
         print(f"feedback: {r['rows_in']} in, {sum(r['rejected_by_reason'].values())} rejected; {made}")

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import yaml
 
-from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import reported
 from .lineage import dvc_lock_outs, git, read_base
+from .params import release as params_mod
 from .registry import audit, cards, monitoring, workspace
 from .registry.readiness import ReleaseError, check_gate, check_tree, read_json, signoff
 
@@ -138,7 +138,7 @@ def write_release(
 
 def create(model: str, version: str, push: bool, signed_off_by: str | None) -> dict:
     """The checks, then (after the data push) the release commit and its version tag."""
-    p = params_mod.load(Path("params.yaml")).release
+    p = params_mod.load(Path("params.yaml"))
     check_tree()
     evaluate = check_gate(p)
     review = signoff(p, signed_off_by)

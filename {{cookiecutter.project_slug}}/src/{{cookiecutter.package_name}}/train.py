@@ -23,12 +23,12 @@ import shutil
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
 from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
+from .params import train as params_mod
 from .training.configs import config_of, reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
@@ -276,7 +276,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("train"):
-        p = params_mod.load(args.params).train
+        p = params_mod.load(args.params)
         if p.method != "qlora":
             from .model.quantization import keep_out
 

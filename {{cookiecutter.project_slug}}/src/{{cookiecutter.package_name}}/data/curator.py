@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from ..params import CurateParams
+from ..params.curate import CurateParams
 from .dedup import Dedup
 from .filters import MaxChars, MaxTokens, Pii, Problem, SpecialTokens, read_record
 from .sources import Item

@@ -24,7 +24,7 @@ import hashlib
 import json
 
 from ..evals.scoring import normalize_answer
-from ..params import CurateNearDupParams
+from ..params.curate import CurateNearDupParams
 from .filters import Problem, text_of
 from .neardup import NearDupIndex, Prepared
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .. import params as params_mod
+from ..params import evaluate as params_mod
 from ..progress import Progress
 from .checks import judge
 from .scoring import normalize_answer, summarize

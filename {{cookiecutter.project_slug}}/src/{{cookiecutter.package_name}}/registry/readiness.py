@@ -15,9 +15,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from .. import params as params_mod
 from ..errors import UserError
 from ..lineage import dvc_lock_outs, git
+from ..params import release as params_mod
 from . import workspace
 
 PREDICTIONS = Path("reports/evaluate/predictions.jsonl")

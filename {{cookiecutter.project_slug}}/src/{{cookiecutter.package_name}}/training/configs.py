@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..params import check_keys
+from ..params.loader import check_keys
 
 Forced = dict[str, tuple[Any, str]]  # key: (value, why the stage sets it)
 
