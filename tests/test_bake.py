@@ -19,7 +19,7 @@ MODULES = [
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
     "params/split", "params/decontaminate", "params/train", "params/merge", "params/evaluate", "params/cost",
-    "params/review", "params/release",
+    "params/review", "params/release", "params/library",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
     "registry/workspace",
     "human/__init__", "human/agreement", "human/server", "human/sheet",
@@ -30,7 +30,7 @@ MODULES = [
     "evals/modeljudge", "evals/reports", "evals/scoring",
     "evals/evalset", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
     "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
-    "training/__init__", "training/configs", "training/curves", "training/dpo", "training/resume",
+    "training/__init__", "training/budget", "training/configs", "training/curves", "training/dpo", "training/resume",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",

@@ -133,7 +133,7 @@ def test_library_sections_use_the_library_field_names():
     from transformers import BitsAndBytesConfig
     from trl import DPOConfig, SFTConfig
 
-    from {{ cookiecutter.package_name }}.training.configs import config_fields
+    from {{ cookiecutter.package_name }}.params.library import config_fields
 
     p = params.load(ROOT / "params.yaml")
     assert set(p.train.sft) <= config_fields(SFTConfig)
@@ -211,8 +211,8 @@ def test_package_init_files_hold_only_a_docstring():
 def test_a_stage_imports_only_its_own_params_section():
     # Editing a review or release knob's code must not re-run the pipeline from base.
     for name in STAGES:
-        sections = {f.name for f in _closure(PACKAGE / f"{name}.py") if f.parent.name == "params"}
-        assert sections <= {"loader.py", f"{name}.py", "__init__.py"}, f"stage {name} imports {sections}"
+        sections = {f.stem for f in _closure(PACKAGE / f"{name}.py") if f.parent.name == "params"}
+        assert sections <= {"__init__", "loader", "library", name}, f"stage {name} imports params {sections}"
 
 
 def test_a_stage_checks_only_its_own_section_and_the_check_command_the_whole_file(tmp_path):
@@ -245,3 +245,34 @@ def test_curate_reads_its_declared_cross_key_and_checks_it(tmp_path):
     path.write_text("train:\n  sft:\n    max_length: long\n")
     with pytest.raises(params.ParamsError, match=r"train.sft.max_length: expected a positive int, got 'lo"):
         curate.max_length(path)
+
+
+SHARED = {"errors", "lineage", "progress"}  # top-level modules every layer may use
+
+
+def _top_level_imports(file: Path) -> set[str]:
+    return {f.stem for f in _imports(file) if f.parent == PACKAGE and f.name != "__init__.py"}
+
+
+def test_helpers_never_import_a_stage_or_a_command():
+    # Layers point down: stages and commands -> helpers (the subpackages) -> shared modules.
+    for file in PACKAGE.glob("*/*.py"):
+        wrong = _top_level_imports(file) - SHARED
+        assert not wrong, f"{file.relative_to(PACKAGE)} imports the stage or command {sorted(wrong)}"
+    for name in SHARED:
+        wrong = _top_level_imports(PACKAGE / f"{name}.py") - SHARED
+        assert not wrong, f"{name}.py is shared by every layer but imports {sorted(wrong)}"
+
+
+@pytest.mark.parametrize(
+    ("helper", "never"),
+    [
+        ("data", {"evals", "views", "model", "training", "registry", "human"}),  # rows come first
+        ("params", {"data", "evals", "views", "model", "training", "registry", "human"}),
+        ("evals", {"views"}),  # judging answers never depends on how they are shown
+    ],
+)
+def test_helper_packages_point_one_way(helper, never):
+    for file in (PACKAGE / helper).glob("*.py"):
+        used = {f.relative_to(PACKAGE).parts[0] for f in _imports(file) if f.parent != PACKAGE}
+        assert not used & never, f"{file.relative_to(PACKAGE)} imports {sorted(used & never)}"

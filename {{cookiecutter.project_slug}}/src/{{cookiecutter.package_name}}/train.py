@@ -25,11 +25,12 @@ from pathlib import Path
 
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
-from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
 from .params import train as params_mod
-from .training.configs import config_of, reporters, runtime, within_context
+from .params.library import config_of
+from .training.budget import estimate
+from .training.configs import reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
 METHODS = ("lora", "qlora", "full")

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from ..errors import UserError
-from ..evals.scoring import normalize_answer
+from .texts import normalize_answer
 
 DUPLICATE_REASONS = ("duplicate", "near_duplicate")
 Manifest = dict[str, dict[str, int | None]]  # bucket -> point -> minimum cards (None: the default)

@@ -23,10 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..evals.scoring import normalize_answer
 from ..params.curate import CurateNearDupParams
 from .filters import Problem, text_of
 from .neardup import NearDupIndex, Prepared
+from .texts import normalize_answer
 
 
 def _digest(value: object) -> bytes:

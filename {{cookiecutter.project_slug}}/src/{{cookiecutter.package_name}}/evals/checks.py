@@ -27,7 +27,7 @@ import json
 import re
 
 from ..data.jsonl import loads
-from .scoring import normalize_answer
+from ..data.texts import normalize_answer
 from .toolcalls import judge_tools
 
 SIMPLE = ("exact", "normalized", "refusal", "no_tool_call", "no_invented_result")

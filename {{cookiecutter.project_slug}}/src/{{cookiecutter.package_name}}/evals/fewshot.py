@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..data.chat import check_conversation
 from ..data.jsonl import JsonlError, parse, read_lines
-from .scoring import normalize_answer
+from ..data.texts import normalize_answer
 
 
 def request_of(messages: list[dict]) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+from ..data.texts import normalize_answer
 from ..params import evaluate as params_mod
 from ..progress import Progress
 from .checks import judge
-from .scoring import normalize_answer, summarize
+from .scoring import summarize
 from .toolcalls import tool_key
 
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .scoring import normalize_answer
+from ..data.texts import normalize_answer
 
 EXAMPLES_PER_GROUP = 3
 REJECTED_SHOWN = 20

@@ -1,16 +1,8 @@
-"""Answer normalisation and pass-rate summaries by bucket and risk tier. Pure functions."""
+"""Pass-rate summaries by bucket and risk tier. Pure functions."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-
-_EDGE_PUNCT = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
-
-
-def normalize_answer(text: str) -> str:
-    """Case, surrounding quotes/punctuation and runs of whitespace do not change an answer."""
-    return " ".join(_EDGE_PUNCT.sub("", text).lower().split())
 
 
 def _rate(results: list[dict]) -> dict:

@@ -105,10 +105,3 @@ def from_dict(cls: type, data: object, where: str):
         return cls(**values)
     except ValueError as e:  # a __post_init__ check: its message starts with the field name
         raise ParamsError(f"{where}.{e}" if where else str(e)) from None
-
-
-def check_keys(section: dict, allowed: set[str], where: str) -> None:
-    """For pass-through sections: every key must be a field of the library's config class."""
-    unknown = sorted(set(section) - allowed)
-    if unknown:
-        raise ParamsError(f"{where}: unknown key {unknown[0]!r}; it is not a field of the library config")
