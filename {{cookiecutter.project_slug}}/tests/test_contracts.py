@@ -276,3 +276,14 @@ def test_helper_packages_point_one_way(helper, never):
     for file in (PACKAGE / helper).glob("*.py"):
         used = {f.relative_to(PACKAGE).parts[0] for f in _imports(file) if f.parent != PACKAGE}
         assert not used & never, f"{file.relative_to(PACKAGE)} imports {sorted(used & never)}"
+
+
+def test_module_names_do_not_collide():
+    # One name, one module: params/<section>.py alone shares its stage's name, by design.
+    seen: dict[str, Path] = {}
+    for file in sorted(PACKAGE.rglob("*.py")):
+        if file.stem in {"__init__", "__main__"} or file.parent.name == "params":
+            continue
+        other = seen.get(file.stem, file)
+        assert other == file, f"{file.relative_to(PACKAGE)} and {other.relative_to(PACKAGE)} share a name"
+        seen[file.stem] = file

@@ -21,11 +21,11 @@ from {{ cookiecutter.package_name }}.evals import (
 from {{ cookiecutter.package_name }}.evals.checks import (
     judge,
 )
-from {{ cookiecutter.package_name }}.evals.evalset import (
-    load_items,
-)
 from {{ cookiecutter.package_name }}.evals.general import (
     probes,
+)
+from {{ cookiecutter.package_name }}.evals.items import (
+    load_items,
 )
 from {{ cookiecutter.package_name }}.params.evaluate import (
     ConsistencyParams,

@@ -7,7 +7,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.curate import load_tokenizer, main
 from {{ cookiecutter.package_name }}.data.coverage import load_manifest
-from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
+from {{ cookiecutter.package_name }}.data.records import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.params.curate import (
     CurateParams,

@@ -31,21 +31,23 @@ Shared by them:
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, sources (every input file kind), chat (the conversation
-                   contract), formats, curator, filters and dedup (curate's per-record
+                   contract), formats, records, filters and dedup (curate's per-record
                    steps), pii, neardup, ngrams, wordhash, texts (what decontamination
-                   compares, and normalize_answer) and evalsets, coverage
-    evals/         judging answers: checks, scoring, gating, reports, modeljudge; evalset (read
-                   eval items, reject bad lines), generation (answer and judge), fewshot (the
+                   compares, and normalize_answer), contamination (the eval-side index
+                   decontaminate matches against), coverage
+    evals/         judging answers: checks, scoring, gating, modeljudge; items (read eval
+                   items, reject bad lines), generation (answer and judge), fewshot (the
                    prompted baseline), general (general-skill probes), toolcalls (find and judge
-                   tool calls); showing them: charts and curves (DVC plots to SVG), comment
-                   (a report that fits one PR comment)
+                   tool calls)
+    views/         showing results: tables (evaluate's report and plot rows), charts and linear
+                   (DVC plots to SVG), comment (a report that fits one PR comment)
     model/         the base model's side: the embedded tiny model and its chat template,
                    gguf (import), loss_paths (answer-only loss for any chat template),
                    probe (predictions merge must reproduce), quantization (bitsandbytes)
     training/      what train is built from: configs, dpo, curves, resume; budget (the
                    memory and compute estimate behind train and `estimate`)
-    registry/      what a release writes and checks: audit, cards, monitoring, readiness,
-                   workspace (outputs vs dvc.lock)
+    registry/      what a release writes and checks: audit, cards, monitoring, readiness
+                   (gate_verdict, check_tree, signoff), workspace (outputs vs dvc.lock)
     human/         human review: sheet, page.html, server, agreement
 
 Layers point down: stages and commands -> helpers (the subpackages) -> params/, lineage,

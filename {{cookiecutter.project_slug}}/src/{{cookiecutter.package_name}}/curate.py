@@ -4,7 +4,7 @@
         --out data/curated --reports reports/curate --metrics metrics/curate.json
 
 Records come from data/sources.py (JSON Lines, JSON arrays, gzip, Parquet) and go through
-data/curator.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
+data/records.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
 is lost: every rejected record goes to `quarantine.jsonl` with its file, line (or row), a reason
 code and a message; the readers count what they read, and the stage fails unless that equals
 kept + quarantined. Then coverage per knowledge point against the manifest, metrics, and the
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .data.coverage import Coverage, coverage_markdown, load_manifest
-from .data.curator import BaseTokenizer, Curator
 from .data.filters import special_tokens
 from .data.jsonl import JsonlWriter, write_json
+from .data.records import BaseTokenizer, Curator
 from .data.sources import Tally, count_items, read_items
 from .errors import UserError, reported
 from .lineage import resolve

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .data.evalsets import Problem, build_index, problem_of
+from .data.contamination import Problem, build_index, problem_of
 from .data.jsonl import JsonlWriter, parse, write_json
 from .data.ngrams import EvalIndex
 from .data.sources import Item, Tally, count_items, read_items, rejected_record, where

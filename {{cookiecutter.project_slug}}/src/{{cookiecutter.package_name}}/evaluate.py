@@ -25,12 +25,12 @@ from .data.chat import prompt_and_reference
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
-from .evals.evalset import load_items
 from .evals.gating import check_gate, tolerated
 from .evals.general import probes
-from .evals.reports import bucket_plot, confusion_plot, markdown_report
+from .evals.items import load_items
 from .lineage import resolve
 from .params import evaluate as params_mod
+from .views.tables import bucket_plot, confusion_plot, markdown_report
 
 GENERAL = "general"
 

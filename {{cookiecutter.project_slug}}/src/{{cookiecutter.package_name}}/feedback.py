@@ -13,7 +13,7 @@ preference pair (chosen: the correction, rejected: the production answer); one w
 correction goes to `to_label.jsonl` for a person to answer. Prompts already in the golden set,
 and repeats, are counted and left out; "the same prompt" is what curate means by it
 (data/dedup.prompt_key: every message, case, spacing and edge punctuation aside). The golden set
-is read as evaluate reads it (evals/evalset.py): an unreadable golden item is counted in the
+is read as evaluate reads it (evals/items.py): an unreadable golden item is counted in the
 metrics, not compared against, and stops nothing. Nothing is written to data/golden or data/preferences:
 a person reads the candidates and promotes them. With --monitoring, the release's spec is
 applied to its window of feedback; a rollback trigger exits with status 3, for a scheduled job.
@@ -33,7 +33,7 @@ from .data.dedup import prompt_key
 from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
 from .data.pii import apply_policy
 from .errors import UserError, reported
-from .evals.evalset import load_items
+from .evals.items import load_items
 from .params import curate as params_mod
 from .registry.monitoring import bucket_counts, check, when
 

@@ -46,7 +46,7 @@ def check_tree() -> None:
         raise ReleaseError("the workspace does not hold the outputs dvc.lock names:\n" + "\n".join(wrong))
 
 
-def check_gate(p: params_mod.ReleaseParams) -> dict:
+def gate_verdict(p: params_mod.ReleaseParams) -> dict:
     evaluate = read_json(Path("metrics/evaluate.json"))
     if evaluate is None:
         raise ReleaseError("metrics/evaluate.json is missing: run `dvc repro` first")
