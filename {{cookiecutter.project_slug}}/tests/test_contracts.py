@@ -287,3 +287,35 @@ def test_module_names_do_not_collide():
         other = seen.get(file.stem, file)
         assert other == file, f"{file.relative_to(PACKAGE)} and {other.relative_to(PACKAGE)} share a name"
         seen[file.stem] = file
+
+
+@pytest.mark.parametrize(
+    ("section", "knob", "message"),
+    [
+        ("sft", "learning_rate: -1.0e-4", r"train.sft.learning_rate must be a number > 0, got -0.0001"),
+        ("sft", "num_train_epochs: twelve", "train.sft.num_train_epochs must be a number > 0, got 'twelve'"),
+        ("sft", "learning_rate: 2e-4", r"got '2e-4' \(YAML reads 2e-4 as text: write 0.0002\)"),
+        ("sft", "per_device_eval_batch_size: 0", "sft.per_device_eval_batch_size must be an int >= 1, got 0"),
+        ("sft", "max_steps: 2.5", "train.sft.max_steps must be an int >= -1, got 2.5"),
+        ("lora", "r: true", r"train.lora.r must be an int >= 1, got True"),
+        ("lora", "lora_dropout: 1.5", r"train.lora.lora_dropout must be a number in \[0, 1\], got 1.5"),
+        ("dpo", "config:\n      beta: 0", "train.dpo.config.beta must be a number > 0, got 0"),
+    ],
+)
+def test_a_bad_library_knob_is_refused_at_load_naming_its_key(tmp_path, section, knob, message):
+    # Before any model is loaded: trl and peft would only fail deep inside the train stage.
+    from {{ cookiecutter.package_name }}.params import train
+
+    bad = tmp_path / "params.yaml"
+    bad.write_text(f"train:\n  {section}:\n    {knob}\n")
+    with pytest.raises(params.ParamsError, match=message):
+        train.load(bad)
+
+
+def test_a_yaml_mistake_is_one_line_with_file_line_and_column(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("split:\n  seed: 1\n\ttrain: 0.8\n")
+    with pytest.raises(params.ParamsError) as e:
+        params.load(bad)
+    assert str(e.value).startswith(f"{bad}:3:1: ") and "tab" in str(e.value)
+    assert "\n" not in str(e.value)

@@ -35,7 +35,9 @@ def read(path: Path) -> dict:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        hint = " (YAML indents with spaces, never tabs)" if "\t" in problem or "tab" in problem else ""
+        lines = text.splitlines()
+        tab = mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
+        hint = " (YAML indents with spaces, never a tab)" if tab else ""
         raise ParamsError(f"{where}: {problem}{hint}") from None
     if data is None:
         return {}

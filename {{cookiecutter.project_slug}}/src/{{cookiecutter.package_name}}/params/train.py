@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .library import check_values
 from .loader import load_section
 
 
@@ -15,6 +16,9 @@ class DpoParams:
     """Run DPO after SFT when data/decontaminated/preferences.jsonl has pairs."""
     config: dict = field(default_factory=dict)
     """trl.DPOConfig fields, passed through unchanged."""
+
+    def __post_init__(self) -> None:
+        check_values(self.config, "config")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class TrainParams:
     quantization: dict = field(default_factory=dict)
     """transformers.BitsAndBytesConfig fields (qlora); 4-bit NF4 with double quantisation by default."""
     dpo: DpoParams = field(default_factory=DpoParams)
+
+    def __post_init__(self) -> None:
+        for name in ("sft", "lora"):
+            check_values(getattr(self, name), name)
 
 
 def load(path: Path = Path("params.yaml")) -> TrainParams:
