@@ -53,9 +53,11 @@ def test_fine_tuned_model_clearly_beats_the_base(reproduced):
 
 
 def test_a_bad_model_fails_the_gate_naming_what_broke(reproduced, tmp_path):
-    # The base model posing as the fine-tuned one: the real evaluate, then the CI gate command.
-    cmd = f"python -m {PACKAGE}.evaluate --base models/base --model models/base"
-    cmd += " --test data/split/test.jsonl --golden data/golden --train data/split/train.jsonl"
+    # The base model posing as the fine-tuned one: the real generate and evaluate, then the CI gate.
+    sets = "--test data/split/test.jsonl --golden data/golden"
+    run(f"python -m {PACKAGE}.generate --model models/base {sets} --out {tmp_path}/a".split()
+        + ["--metrics", str(tmp_path / "generate.json")], cwd=reproduced)  # fmt: skip
+    cmd = f"python -m {PACKAGE}.evaluate --answers answers/baseline {tmp_path}/a {sets}"
     cmd += f" --out {tmp_path}/r --plots {tmp_path}/p"
     run(cmd.split() + ["--metrics", str(tmp_path / "bad.json")], cwd=reproduced)
     gate = subprocess.run(
@@ -86,6 +88,13 @@ def test_every_stage_explains_itself(reproduced):
     train = metrics(reproduced, "train")
     assert train["method"] == "lora" and 0 < train["trainable_parameters"] < train["total_parameters"]
     assert train["eval_loss_last"] < train["eval_loss_first"]
+    kept = train["selection"]["kept"]  # the checkpoint with the best val pass rate, and why
+    evaluations = train["selection"]["evaluations"]
+    assert kept["pass_rate"] == max(e["pass_rate"] for e in evaluations if e["phase"] == "sft")
+    assert (reproduced / "plots" / "train" / "plots" / "metrics" / "eval" / "pass_rate.tsv").exists()
+    replay = metrics(reproduced, "replay")
+    assert replay["prompts"] == replay["kept"] + replay["left_out_unfinished"] + replay["left_out_empty"]
+    assert train["mix"]["sources"]["data/replay/replay.jsonl"]["drawn"] > 0
     assert train["dpo"]["margins_after"] > train["dpo"]["margins_before"]
     assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
     card = (reproduced / "models" / "merged" / "README.md").read_text()
@@ -141,11 +150,19 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     params_file.write_text(params_file.read_text().replace("seed: 42\n    bf16", "seed: 7\n    bf16"))
     result = run(["dvc", "repro"], cwd=reproduced)
     ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["train", "merge", "evaluate", "cost"]
+    assert ran == ["train", "merge", "generate", "evaluate", "cost"]  # the base model's answers stay
     release(reproduced, "v2.0.0")
     v2 = snapshot(reproduced)
     assert v1["metrics/split.json"] == v2["metrics/split.json"]
     assert v1["models/merged/model.safetensors"] != v2["models/merged/model.safetensors"]
+
+    # A gate threshold is judging, not generation: it re-runs evaluate and nothing else.
+    text = params_file.read_text()
+    params_file.write_text(text.replace("min_gain_vs_prompted: 0.0", "min_gain_vs_prompted: 0.01"))
+    result = run(["dvc", "repro"], cwd=reproduced)
+    ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
+    assert ran == ["evaluate"]
+    run(["git", "checkout", "--quiet", "--", "."], cwd=reproduced)  # back to the released v2.0.0
 
     versions = run(["gto", "show", SLUG], cwd=reproduced).stdout
     assert "v1.0.0" in versions and "v2.0.0" in versions

@@ -23,9 +23,10 @@ import resource
 import time
 
 from {{ cookiecutter.package_name }} import decontaminate
-from {{ cookiecutter.package_name }}.data import curator, neardup, pii
+from {{ cookiecutter.package_name }}.data import neardup, pii
+from {{ cookiecutter.package_name }}.data import records as curation
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex
-from {{ cookiecutter.package_name }}.params import CurateParams
+from {{ cookiecutter.package_name }}.params.curate import CurateParams
 
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
 WORDS = [  # a 30k-word vocabulary of letter strings
@@ -155,10 +156,10 @@ def main(rows: int, evals: int, procs: int) -> None:
                     found = sum(p.map(_pii_chunk, _chunks(texts)))
         report(f"PII scan (all types), {n} proc", rows, mb, timer, found, n)
 
-    for name, batch in (("one by one", 1), ("batched", curator.BATCH)):
-        curator.BATCH = batch
+    for name, batch in (("one by one", 1), ("batched", curation.BATCH)):
+        curation.BATCH = batch
         with Timer() as timer:  # rows are counted, not kept: the stage streams them to files
-            found = sum(record is not None for _, record in curator.Curator(CurateParams()).run(records))
+            found = sum(record is not None for _, record in curation.Curator(CurateParams()).run(records))
         report(f"curate per record, near-dup {name}", rows, mb, timer, found)
 
 

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.params import BaseParams, EmbeddedParams
+from {{ cookiecutter.package_name }}.params.base import (
+    BaseParams,
+    EmbeddedParams,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare
-from {{ cookiecutter.package_name }}.evals.comment import (
+from {{ cookiecutter.package_name }}.views.comment import (
     GITHUB_LIMIT,
     Section,
     fit,

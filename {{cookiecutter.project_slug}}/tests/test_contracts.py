@@ -2,12 +2,14 @@
 
 import ast
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import params
+from {{ cookiecutter.package_name }}.params import sections as params
 
 ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -146,7 +148,7 @@ def test_library_sections_use_the_library_field_names():
     from transformers import BitsAndBytesConfig
     from trl import DPOConfig, SFTConfig
 
-    from {{ cookiecutter.package_name }}.training.configs import config_fields
+    from {{ cookiecutter.package_name }}.params.library import config_fields
 
     p = params.load(ROOT / "params.yaml")
     assert set(p.train.sft) <= config_fields(SFTConfig)
@@ -219,3 +221,116 @@ def test_package_init_files_hold_only_a_docstring():
     for init in PACKAGE.rglob("__init__.py"):
         body = ast.parse(init.read_text(encoding="utf-8")).body
         assert len(body) == 1 and isinstance(body[0], ast.Expr), init
+
+
+def test_a_stage_imports_only_its_own_params_section():
+    # Editing a review or release knob's code must not re-run the pipeline from base.
+    for name in STAGES:
+        sections = {f.stem for f in _closure(PACKAGE / f"{name}.py") if f.parent.name == "params"}
+        assert sections <= {"__init__", "loader", "library", name}, f"stage {name} imports params {sections}"
+
+
+def test_a_stage_checks_only_its_own_section_and_the_check_command_the_whole_file(tmp_path):
+    from {{ cookiecutter.package_name }}.params import (
+        split,
+    )
+
+    bad = tmp_path / "params.yaml"
+    bad.write_text("split:\n  seed: 7\nrelease:\n  min_consistency: lots\n")
+    assert split.load(bad).seed == 7  # a bad release knob does not stop split
+    with pytest.raises(params.ParamsError, match=r"release.min_consistency: expected float, got 'lots'"):
+        params.load(bad)
+    check = [sys.executable, "-m", params.__package__]  # python -m PACKAGE.params: what make check runs
+    run = subprocess.run([*check, str(bad)], capture_output=True, text=True)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        f"params: {bad}: release.min_consistency: expected float, got 'lots'"
+    ]
+    assert subprocess.run([*check, str(ROOT / "params.yaml")]).returncode == 0
+
+
+def test_curate_reads_its_declared_cross_key_and_checks_it(tmp_path):
+    from {{ cookiecutter.package_name }}.params import (
+        curate,
+    )
+
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  sft:\n    max_length: 256\n")
+    assert curate.max_length(path) == 256
+    path.write_text("train:\n  sft:\n    max_length: long\n")
+    with pytest.raises(params.ParamsError, match=r"train.sft.max_length: expected a positive int, got 'lo"):
+        curate.max_length(path)
+
+
+SHARED = {"errors", "lineage", "progress"}  # top-level modules every layer may use
+
+
+def _top_level_imports(file: Path) -> set[str]:
+    return {f.stem for f in _imports(file) if f.parent == PACKAGE and f.name != "__init__.py"}
+
+
+def test_helpers_never_import_a_stage_or_a_command():
+    # Layers point down: stages and commands -> helpers (the subpackages) -> shared modules.
+    for file in PACKAGE.glob("*/*.py"):
+        wrong = _top_level_imports(file) - SHARED
+        assert not wrong, f"{file.relative_to(PACKAGE)} imports the stage or command {sorted(wrong)}"
+    for name in SHARED:
+        wrong = _top_level_imports(PACKAGE / f"{name}.py") - SHARED
+        assert not wrong, f"{name}.py is shared by every layer but imports {sorted(wrong)}"
+
+
+@pytest.mark.parametrize(
+    ("helper", "never"),
+    [
+        ("data", {"evals", "views", "model", "training", "registry", "human"}),  # rows come first
+        ("params", {"data", "evals", "views", "model", "training", "registry", "human"}),
+        ("evals", {"views"}),  # judging answers never depends on how they are shown
+    ],
+)
+def test_helper_packages_point_one_way(helper, never):
+    for file in (PACKAGE / helper).glob("*.py"):
+        used = {f.relative_to(PACKAGE).parts[0] for f in _imports(file) if f.parent != PACKAGE}
+        assert not used & never, f"{file.relative_to(PACKAGE)} imports {sorted(used & never)}"
+
+
+def test_module_names_do_not_collide():
+    # One name, one module: params/<section>.py alone shares its stage's name, by design.
+    seen: dict[str, Path] = {}
+    for file in sorted(PACKAGE.rglob("*.py")):
+        if file.stem in {"__init__", "__main__"} or file.parent.name == "params":
+            continue
+        other = seen.get(file.stem, file)
+        assert other == file, f"{file.relative_to(PACKAGE)} and {other.relative_to(PACKAGE)} share a name"
+        seen[file.stem] = file
+
+
+@pytest.mark.parametrize(
+    ("section", "knob", "message"),
+    [
+        ("sft", "learning_rate: -1.0e-4", r"train.sft.learning_rate must be a number > 0, got -0.0001"),
+        ("sft", "num_train_epochs: twelve", "train.sft.num_train_epochs must be a number > 0, got 'twelve'"),
+        ("sft", "learning_rate: 2e-4", r"got '2e-4' \(YAML reads 2e-4 as text: write 0.0002\)"),
+        ("sft", "per_device_eval_batch_size: 0", "sft.per_device_eval_batch_size must be an int >= 1, got 0"),
+        ("sft", "max_steps: 2.5", "train.sft.max_steps must be an int >= -1, got 2.5"),
+        ("lora", "r: true", r"train.lora.r must be an int >= 1, got True"),
+        ("lora", "lora_dropout: 1.5", r"train.lora.lora_dropout must be a number in \[0, 1\], got 1.5"),
+        ("dpo", "config:\n      beta: 0", "train.dpo.config.beta must be a number > 0, got 0"),
+    ],
+)
+def test_a_bad_library_knob_is_refused_at_load_naming_its_key(tmp_path, section, knob, message):
+    # Before any model is loaded: trl and peft would only fail deep inside the train stage.
+    from {{ cookiecutter.package_name }}.params import train
+
+    bad = tmp_path / "params.yaml"
+    bad.write_text(f"train:\n  {section}:\n    {knob}\n")
+    with pytest.raises(params.ParamsError, match=message):
+        train.load(bad)
+
+
+def test_a_yaml_mistake_is_one_line_with_file_line_and_column(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("split:\n  seed: 1\n\ttrain: 0.8\n")
+    with pytest.raises(params.ParamsError) as e:
+        params.load(bad)
+    assert str(e.value).startswith(f"{bad}:3:1: ") and "tab" in str(e.value)
+    assert "\n" not in str(e.value)

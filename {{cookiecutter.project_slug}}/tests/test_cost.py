@@ -4,8 +4,15 @@ import math
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cost, params
+from {{ cookiecutter.package_name }} import cost
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.params import cost as params
+from {{ cookiecutter.package_name }}.params import (
+    sections,
+)
+from {{ cookiecutter.package_name }}.params.loader import (
+    ParamsError,
+)
 
 P = params.CostParams(
     gpu_hour_usd=3.6,  # $0.001 per GPU-second: every figure below is easy to check by hand
@@ -79,5 +86,5 @@ def test_missing_inputs_are_named(tmp_path, train_metrics):
 def test_a_zero_throughput_is_refused_naming_the_key(tmp_path):
     bad = tmp_path / "params.yaml"
     bad.write_text("cost:\n  decode_tokens_per_s: 0\n")
-    with pytest.raises(params.ParamsError, match=r"cost.decode_tokens_per_s must be > 0"):
-        params.load(bad)
+    with pytest.raises(ParamsError, match=r"cost.decode_tokens_per_s must be > 0"):
+        sections.load(bad)

@@ -3,10 +3,10 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.curate import main
-from {{ cookiecutter.package_name }}.data import curator as curator_mod
-from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
+from {{ cookiecutter.package_name }}.data import records as curator_mod
+from {{ cookiecutter.package_name }}.data.records import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.curate import (
     CurateNearDupParams,
     CurateParams,
     PiiParams,

@@ -10,9 +10,13 @@ from {{ cookiecutter.package_name }}.data.texts import (
 )
 from {{ cookiecutter.package_name }}.decontaminate import main
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.decontaminate import (
     DecontaminateParams,
+)
+from {{ cookiecutter.package_name }}.params.loader import (
     ParamsError,
+)
+from {{ cookiecutter.package_name }}.params.sections import (
     load,
 )
 

@@ -5,10 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import estimate
+from {{ cookiecutter.package_name }}.training import budget
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = estimate.__name__.split(".")[0]
+PACKAGE = budget.__name__.split(".")[0]
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 
 
@@ -23,13 +23,13 @@ def test_the_decision_table_is_what_the_estimate_command_prints():
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT / "src")},
     ).stdout.strip()
-    assert embedded == printed == estimate.decision_table()
+    assert embedded == printed == budget.decision_table()
 
 
 def test_the_table_rests_on_known_lora_sizes():
     # r=16 on q, k, v, o, gate, up, down of Llama 3.1 8B: the adapter PEFT reports, 41.9 M.
-    assert estimate.lora_parameters(*estimate.REFERENCE_MODELS["Llama-3.1-8B"][:4]) == 41_943_040
-    table = estimate.decision_table()
+    assert budget.lora_parameters(*budget.REFERENCE_MODELS["Llama-3.1-8B"][:4]) == 41_943_040
+    table = budget.decision_table()
     assert table.count("\n") == 1 + 4 * 3  # header rule + three methods for each of four models
     assert "| Llama-3.1-8B | qlora | 41.9M |" in table
 

@@ -23,13 +23,13 @@ from {{ cookiecutter.package_name }}.evals import sets as sets_mod
 from {{ cookiecutter.package_name }}.evals.checks import (
     judge,
 )
-from {{ cookiecutter.package_name }}.evals.evalset import (
-    load_items,
-)
 from {{ cookiecutter.package_name }}.evals.general import (
     probes,
 )
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.evals.items import (
+    load_items,
+)
+from {{ cookiecutter.package_name }}.params.evaluate import (
     ConsistencyParams,
     EvaluateParams,
     GeneralParams,

@@ -5,12 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import demo_data, feedback, params
+from {{ cookiecutter.package_name }} import demo_data, feedback
 from {{ cookiecutter.package_name }}.data.chat import check_conversation
 from {{ cookiecutter.package_name }}.data.jsonl import read_jsonl, write_jsonl
+from {{ cookiecutter.package_name }}.params.curate import (
+    PiiParams,
+)
+from {{ cookiecutter.package_name }}.params.release import (
+    MonitoringParams,
+)
 from {{ cookiecutter.package_name }}.registry import monitoring
 
-PII = params.PiiParams()
+PII = PiiParams()
 SYSTEM = {"role": "system", "content": "You triage security indicators."}
 
 
@@ -95,7 +101,7 @@ def test_personal_data_goes_through_the_curate_policy(tmp_path):
     assert "[PHONE]" in text and "[EMAIL]" in text and "example.com" not in text
     assert r["pii_found_by_type"] == {"email": 1, "phone": 1}
     dropped = feedback.main(
-        params.PiiParams(policy="drop"),
+        PiiParams(policy="drop"),
         tmp_path / "feedback",
         None,
         tmp_path / "o2",
@@ -140,7 +146,7 @@ def test_a_malformed_golden_line_is_counted_and_stops_nothing(tmp_path):
 
 
 def spec(**limits) -> dict:
-    p = params.MonitoringParams(**{"min_verdicts": 4, **limits})
+    p = MonitoringParams(**{"min_verdicts": 4, **limits})
     evaluate = {"finetuned": {"golden": {"by_bucket": {"scan_verdict": {"pass_rate": 1.0}}}}}
     return monitoring.spec("m", "v1.0.0", "v0.9.0", evaluate, p)
 

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    params,
-)
 from {{ cookiecutter.package_name }}.evals.gating import (
     check_gate,
     tolerated,
 )
 from {{ cookiecutter.package_name }}.params import (
+    evaluate,
+)
+from {{ cookiecutter.package_name }}.params.evaluate import (
     GateParams,
+)
+from {{ cookiecutter.package_name }}.params.loader import (
+    ParamsError,
 )
 
 GOLDEN = GateParams(sets=["golden"])
@@ -158,10 +161,8 @@ def test_nan_anywhere_the_gate_reads_a_rate_fails(where):
 def test_a_nan_threshold_is_refused_in_params(tmp_path):
     bad = tmp_path / "params.yaml"
     bad.write_text("evaluate:\n  gate:\n    min_pass_rate: .nan\n")
-    with pytest.raises(
-        params.ParamsError, match=r"evaluate.gate.min_pass_rate must be a rate in \[0, 1\], got nan"
-    ):
-        params.load(bad)
+    with pytest.raises(ParamsError, match=r"evaluate.gate.min_pass_rate must be a rate in \[0, 1\], got nan"):
+        evaluate.load(bad)
 
 
 ONLY_BASELINES = GateParams(sets=["golden"], min_pass_rate_by_risk={})

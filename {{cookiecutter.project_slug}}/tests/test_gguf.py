@@ -14,7 +14,9 @@ import pytest
 from {{ cookiecutter.package_name }} import base, lineage
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.model import gguf
-from {{ cookiecutter.package_name }}.params import BaseParams
+from {{ cookiecutter.package_name }}.params.base import (
+    BaseParams,
+)
 
 pytestmark = pytest.mark.slow
 LAYER_TENSORS = {  # GGUF name: transformers name, per layer (q and k are permuted, below)

@@ -7,9 +7,12 @@ import pytest
 
 from {{ cookiecutter.package_name }}.curate import load_tokenizer, main
 from {{ cookiecutter.package_name }}.data.coverage import load_manifest
-from {{ cookiecutter.package_name }}.data.curator import BaseTokenizer, curate
+from {{ cookiecutter.package_name }}.data.records import BaseTokenizer, curate
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import CurateParams, PiiParams
+from {{ cookiecutter.package_name }}.params.curate import (
+    CurateParams,
+    PiiParams,
+)
 
 P = CurateParams()
 CHATML = BaseTokenizer(count=lambda messages: 0, max_tokens=0, special=("<|im_start|>", "<|im_end|>"))
@@ -168,7 +171,12 @@ def test_a_malformed_manifest_is_refused_naming_the_file_and_bucket(tmp_path):
     ],
 )
 def test_curate_params_are_strict(tmp_path, yaml_text, message):
-    from {{ cookiecutter.package_name }}.params import ParamsError, load
+    from {{ cookiecutter.package_name }}.params.loader import (
+        ParamsError,
+    )
+    from {{ cookiecutter.package_name }}.params.sections import (
+        load,
+    )
 
     path = tmp_path / "params.yaml"
     path.write_text(yaml_text)

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evals.modeljudge import (
     pairwise,
 )
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.evaluate import (
     JudgeParams,
 )
 

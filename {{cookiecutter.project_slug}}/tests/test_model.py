@@ -7,7 +7,12 @@ import pytest
 
 from conftest import TINY
 from {{ cookiecutter.package_name }} import lineage, merge
-from {{ cookiecutter.package_name }}.params import BaseParams, MergeParams
+from {{ cookiecutter.package_name }}.params.base import (
+    BaseParams,
+)
+from {{ cookiecutter.package_name }}.params.merge import (
+    MergeParams,
+)
 
 pytestmark = pytest.mark.slow
 

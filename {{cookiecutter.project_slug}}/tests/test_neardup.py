@@ -16,7 +16,9 @@ from {{ cookiecutter.package_name }}.data.neardup import (
     signature,
     signatures,
 )
-from {{ cookiecutter.package_name }}.params import NearDupParams
+from {{ cookiecutter.package_name }}.params.curate import (
+    NearDupParams,
+)
 
 BASE = (
     "The analyst reviewed the firewall logs from the perimeter gateway and found repeated login "

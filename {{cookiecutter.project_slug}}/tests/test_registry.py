@@ -12,9 +12,9 @@ import yaml
 
 from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare, release, rollback
-from {{ cookiecutter.package_name }}.evals.reports import comparison_table
 from {{ cookiecutter.package_name }}.lineage import dvc_lock_outs
 from {{ cookiecutter.package_name }}.registry import audit, cards, workspace
+from {{ cookiecutter.package_name }}.views.tables import comparison_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """What evaluate shows: both baselines side by side, tool failures, rejected lines, the judge."""
 
-from {{ cookiecutter.package_name }}.evals.reports import (
+from {{ cookiecutter.package_name }}.views.tables import (
     comparison_table,
     confusion_plot,
     failure_report,

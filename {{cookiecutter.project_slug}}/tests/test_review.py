@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import params, review
+from {{ cookiecutter.package_name }} import review
 from {{ cookiecutter.package_name }}.data.jsonl import read_jsonl, write_jsonl
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.human import agreement, server
+from {{ cookiecutter.package_name }}.params.review import (
+    ReviewParams,
+)
 
 # Where the browser test looks for Chromium, in order (the template's own browser tests look alike).
 CHROMIUM_CANDIDATES = {
@@ -22,7 +25,7 @@ CHROMIUM_CANDIDATES = {
     "/usr/lib/chromium/chromium": "/usr/lib/chromium/chromium",
 }
 CHROMIUM = next((c for c in CHROMIUM_CANDIDATES.values() if c and Path(c).is_file()), None)
-P = params.ReviewParams(per_bucket=2, ab_per_bucket=2, sets=["golden", "test"], seed=0)
+P = ReviewParams(per_bucket=2, ab_per_bucket=2, sets=["golden", "test"], seed=0)
 
 
 def prediction(model: str, eval_set: str, i: int, bucket: str, text: str) -> dict:

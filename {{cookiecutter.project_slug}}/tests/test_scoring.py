@@ -1,5 +1,7 @@
-from {{ cookiecutter.package_name }}.evals.scoring import (
+from {{ cookiecutter.package_name }}.data.texts import (
     normalize_answer,
+)
+from {{ cookiecutter.package_name }}.evals.scoring import (
     summarize,
 )
 

@@ -85,7 +85,7 @@ def test_a_replay_prompt_that_is_not_a_user_turn_is_named(tmp_path):
 def test_replay_keeps_only_finished_answers_and_counts_the_rest(tiny_base, tmp_path):
     from {{ cookiecutter.package_name }} import replay
     from {{ cookiecutter.package_name }}.data.jsonl import read_jsonl
-    from {{ cookiecutter.package_name }}.params import ReplayParams
+    from {{ cookiecutter.package_name }}.params.replay import ReplayParams
 
     rows = [
         json.loads(line) for line in (ROOT / "data" / "replay_prompts.jsonl").read_text().splitlines()[:12]

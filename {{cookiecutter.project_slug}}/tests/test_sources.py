@@ -12,7 +12,9 @@ from {{ cookiecutter.package_name }}.data.sources import (
     count_items,
     read_items,
 )
-from {{ cookiecutter.package_name }}.params import CurateParams
+from {{ cookiecutter.package_name }}.params.curate import (
+    CurateParams,
+)
 
 
 def chats(make_chat, prefix, n):

@@ -3,10 +3,14 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params import (
+from {{ cookiecutter.package_name }}.params.loader import (
     ParamsError,
-    SplitParams,
+)
+from {{ cookiecutter.package_name }}.params.sections import (
     load,
+)
+from {{ cookiecutter.package_name }}.params.split import (
+    SplitParams,
 )
 from {{ cookiecutter.package_name }}.split import assign, main, pilot, small_strata
 

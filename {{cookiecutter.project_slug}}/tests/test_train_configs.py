@@ -5,7 +5,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from {{ cookiecutter.package_name }}.params import ParamsError
+from {{ cookiecutter.package_name }}.params import library
+from {{ cookiecutter.package_name }}.params.loader import (
+    ParamsError,
+)
 from {{ cookiecutter.package_name }}.training import configs
 from {{ cookiecutter.package_name }}.training.resume import (
     fingerprint,
@@ -24,7 +27,7 @@ class Config:  # stands in for a library config class
 
 def test_user_values_are_kept_defaults_fill_gaps_and_replacements_are_said(capsys):
     forced = {"bf16": (False, "no GPU here"), "use_cpu": (True, "no GPU here")}
-    config = configs.config_of(
+    config = library.config_of(
         Config,
         {"learning_rate": 1e-4, "bf16": True},
         "train.sft",
@@ -38,7 +41,7 @@ def test_user_values_are_kept_defaults_fill_gaps_and_replacements_are_said(capsy
 
 def test_a_key_the_library_does_not_have_is_refused():
     with pytest.raises(ParamsError, match="train.sft: unknown key 'learning_rat'"):
-        configs.config_of(Config, {"learning_rat": 1e-4}, "train.sft")
+        library.config_of(Config, {"learning_rat": 1e-4}, "train.sft")
 
 
 def test_on_cpu_float32_and_no_gradient_checkpointing_on_a_gpu_nothing_forced():

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import merge, train
-from {{ cookiecutter.package_name }}.params import (
-    DpoParams,
+from {{ cookiecutter.package_name }}.params.merge import (
     MergeParams,
+)
+from {{ cookiecutter.package_name }}.params.train import (
+    DpoParams,
     MixParams,
     SelectParams,
     TrainParams,

@@ -23,26 +23,34 @@ Commands around the pipeline:
                    demo_cards and the tool-calling bucket in demo_tools
 
 Shared by them:
-    params         typed view of params.yaml, one dataclass per stage section
+    params/        params.yaml: loader (the one strict reader), one module of typed dataclasses
+                   per section, which is all a stage loads; sections (the whole file, checked
+                   by `python -m PACKAGE.params`, make check and CI); library (sections a
+                   library owns: trl, peft, transformers configs built and checked)
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
     data/          rows: jsonl, sources (every input file kind), chat (the conversation
-                   contract), formats, curator, filters and dedup (curate's per-record
-                   steps), pii, neardup, ngrams, wordhash, texts and evalsets (what
-                   decontamination compares), coverage
-    evals/         judging answers: checks, scoring, gating, reports, modeljudge; evalset (read
-                   eval items, reject bad lines), generation (answer and judge), fewshot (the
+                   contract), formats, records, filters and dedup (curate's per-record
+                   steps), pii, neardup, ngrams, wordhash, texts (what decontamination
+                   compares, and normalize_answer), contamination (the eval-side index
+                   decontaminate matches against), coverage
+    evals/         judging answers: checks, scoring, gating, modeljudge; items (read eval
+                   items, reject bad lines), generation (answer and judge), fewshot (the
                    prompted baseline), general (general-skill probes), toolcalls (find and judge
-                   tool calls); showing them: charts and curves (DVC plots to SVG), comment
-                   (a report that fits one PR comment)
+                   tool calls)
+    views/         showing results: tables (evaluate's report and plot rows), charts and linear
+                   (DVC plots to SVG), comment (a report that fits one PR comment)
     model/         the base model's side: the embedded tiny model and its chat template,
                    gguf (import), loss_paths (answer-only loss for any chat template),
                    probe (predictions merge must reproduce), quantization (bitsandbytes)
-    training/      what train is built from: configs, dpo, curves, resume
-    registry/      what a release writes and checks: audit, cards, monitoring, readiness,
-                   workspace (outputs vs dvc.lock)
+    training/      what train is built from: configs, dpo, curves, resume; budget (the
+                   memory and compute estimate behind train and `estimate`)
+    registry/      what a release writes and checks: audit, cards, monitoring, readiness
+                   (gate_verdict, check_tree, signoff), workspace (outputs vs dvc.lock)
     human/         human review: sheet, page.html, server, agreement
 
-A stage never imports another stage: facts travel between stages as files.
+Layers point down: stages and commands -> helpers (the subpackages) -> params/, lineage,
+errors, progress. A stage never imports another stage: facts travel between stages as files;
+a helper never imports a stage or a command, and data/ never imports evals/ (tests/test_contracts.py).
 """

@@ -21,11 +21,11 @@ import importlib.metadata
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import LINEAGE, tree_sha256
 from .model import gguf
+from .params import base as params_mod
 
 
 def hub_revision(model_id: str, revision: str) -> str:
@@ -97,5 +97,5 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("base"):
-        result = main(params_mod.load(args.params).base, args.out, args.metrics)
+        result = main(params_mod.load(args.params), args.out, args.metrics)
     print(f"base: {result['model']} @ {result['revision'][:12]}")

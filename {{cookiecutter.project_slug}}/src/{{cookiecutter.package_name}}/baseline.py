@@ -17,12 +17,12 @@ import argparse
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
 from .evals.sets import GENERAL, answer_sets, eval_paths, plain, read_sets
 from .lineage import resolve
+from .params import evaluate as params_mod
 
 
 def examples_for(items: dict, train: Path | None, p: params_mod.EvaluateParams) -> list[dict] | None:
@@ -90,7 +90,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("baseline"):
-        p = params_mod.load(args.params).evaluate
+        p = params_mod.load(args.params)
         r = main(p, args.base, eval_paths(args.test, args.golden, p), args.train, args.out, args.metrics)
     shots = r.get("fewshot")
     if shots and shots["trimmed_items"]:

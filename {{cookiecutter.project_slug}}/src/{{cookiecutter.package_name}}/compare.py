@@ -23,7 +23,7 @@ import yaml
 
 from . import plots
 from .errors import UserError, reported
-from .evals.comment import Section, fit
+from .views.comment import Section, fit
 
 EVALUATE = "metrics/evaluate.json"
 TIMING = re.compile(r"seconds|runtime|elapsed|duration|timestamp|per_second", re.IGNORECASE)

@@ -19,9 +19,9 @@ import json
 import math
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import UserError, reported
+from .params import cost as params_mod
 
 
 def gpu_seconds(prompt_tokens: float, answer_tokens: float, p: params_mod.CostParams) -> float:
@@ -100,4 +100,4 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("cost"):
-        print("cost: " + summary(main(params_mod.load(args.params).cost, args.train_metrics, args.metrics)))
+        print("cost: " + summary(main(params_mod.load(args.params), args.train_metrics, args.metrics)))

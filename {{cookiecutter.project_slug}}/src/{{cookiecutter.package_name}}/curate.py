@@ -4,7 +4,7 @@
         --out data/curated --reports reports/curate --metrics metrics/curate.json
 
 Records come from data/sources.py (JSON Lines, JSON arrays, gzip, Parquet) and go through
-data/curator.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
+data/records.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
 is lost: every rejected record goes to `quarantine.jsonl` with its file, line (or row), a reason
 code and a message; the readers count what they read, and the stage fails unless that equals
 kept + quarantined. Then coverage per knowledge point against the manifest, metrics, and the
@@ -19,14 +19,14 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from . import params as params_mod
 from .data.coverage import Coverage, coverage_markdown, load_manifest
-from .data.curator import BaseTokenizer, Curator
 from .data.filters import special_tokens
 from .data.jsonl import JsonlWriter, write_json
+from .data.records import BaseTokenizer, Curator
 from .data.sources import Tally, count_items, read_items
 from .errors import UserError, reported
 from .lineage import resolve
+from .params import curate as params_mod
 from .progress import Progress
 
 
@@ -142,10 +142,10 @@ if __name__ == "__main__":
     args = parser.parse_args()
     with reported("curate"):
         params = params_mod.load(args.params)
-        max_tokens = int(params.train.sft.get("max_length", 1024))
+        max_tokens = params_mod.max_length(args.params)
         tokenizer = load_tokenizer(args.base, max_tokens) if args.base else None
         manifest = load_manifest(args.knowledge_points) if args.knowledge_points else None
-        r = main(params.curate, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest)
+        r = main(params, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest)
     formats = ", ".join(f"{n} {fmt}" for fmt, n in r["rows_by_format"].items())
     print(f"curate: {r['rows_in']} in ({formats}), {r['kept']} kept, {r['quarantined']} quarantined")
     for point in r["required_points_flagged"]:

@@ -29,13 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import params as params_mod
-from .data.evalsets import Problem, build_index, problem_of
+from .data.contamination import Problem, build_index, problem_of
 from .data.jsonl import JsonlWriter, parse, write_json
 from .data.ngrams import EvalIndex
 from .data.sources import Item, Tally, count_items, read_items, rejected_record, where
 from .data.texts import row_texts
 from .errors import reported
+from .params import decontaminate as params_mod
 from .progress import Progress
 
 TRAINABLE = ("train", "val")
@@ -169,7 +169,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("decontaminate"):
-        p = params_mod.load(args.params).decontaminate
+        p = params_mod.load(args.params)
         result = main(p, args.split, args.against, args.out, args.metrics, args.preferences)
     if result["rejected_eval_items"]:
         print(

@@ -20,13 +20,13 @@ import argparse
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from .errors import UserError, reported
 from .evals.gating import check_gate, tolerated
-from .evals.reports import bucket_plot, confusion_plot, markdown_report
 from .evals.scoring import judged
 from .evals.sets import eval_paths, read_sets
+from .params import evaluate as params_mod
+from .views.tables import bucket_plot, confusion_plot, markdown_report
 
 MODELS = ("base", "base_prompted", "finetuned")
 
@@ -134,7 +134,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("evaluate"):
-        p = params_mod.load(args.params).evaluate
+        p = params_mod.load(args.params)
         sets = eval_paths(args.test, args.golden, p)
         r = main(p, sets, args.answers, args.out, args.plots, args.metrics, args.answer_metrics)
     for s, tuned in r["finetuned"].items():

@@ -13,7 +13,7 @@ preference pair (chosen: the correction, rejected: the production answer); one w
 correction goes to `to_label.jsonl` for a person to answer. Prompts already in the golden set,
 and repeats, are counted and left out; "the same prompt" is what curate means by it
 (data/dedup.prompt_key: every message, case, spacing and edge punctuation aside). The golden set
-is read as evaluate reads it (evals/evalset.py): an unreadable golden item is counted in the
+is read as evaluate reads it (evals/items.py): an unreadable golden item is counted in the
 metrics, not compared against, and stops nothing. Nothing is written to data/golden or data/preferences:
 a person reads the candidates and promotes them. With --monitoring, the release's spec is
 applied to its window of feedback; a rollback trigger exits with status 3, for a scheduled job.
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import yaml
 
-from . import params as params_mod
 from .data.chat import check_conversation, normalize_content
 from .data.dedup import prompt_key
 from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
 from .data.pii import apply_policy
 from .errors import UserError, reported
-from .evals.evalset import load_items
+from .evals.items import load_items
+from .params import curate as params_mod
 from .registry.monitoring import bucket_counts, check, when
 
 VERDICTS = ("good", "bad")
@@ -198,7 +198,7 @@ if __name__ == "__main__":
         if not args.feedback.exists():
             raise UserError(f"{args.feedback}: no feedback yet; export production exchanges there (README)")
         spec = yaml.safe_load(args.monitoring.read_text(encoding="utf-8")) if args.monitoring else None
-        pii = params_mod.load(args.params).curate.pii
+        pii = params_mod.load(args.params).pii
         r = main(pii, args.feedback, args.golden, args.out, args.metrics, spec)
         made = f"{r['golden_candidates']} golden candidates, {r['to_label']} to label"
         print(f"feedback: {r['rows_in']} in, {sum(r['rejected_by_reason'].values())} rejected; {made}")

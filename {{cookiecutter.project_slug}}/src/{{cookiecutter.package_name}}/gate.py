@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import params as params_mod
 from .errors import reported
 from .evals.gating import MetricsError, check_gate, read_metrics, tolerated
+from .params import evaluate as params_mod
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Exit non-zero when the golden gate fails.")
@@ -22,7 +22,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("gate"):
-        gate = params_mod.load(args.params).evaluate.gate
+        gate = params_mod.load(args.params).gate
         metrics = read_metrics(args.metrics)
         try:
             reasons, notes = check_gate(metrics, gate), tolerated(metrics, gate)

@@ -16,11 +16,11 @@ import argparse
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import write_json, write_jsonl
 from .errors import reported
 from .evals import generation
 from .evals.sets import answer_sets, eval_paths, read_sets
+from .params import evaluate as params_mod
 
 
 def main(p: params_mod.EvaluateParams, model: Path, sets: dict[str, Path], out: Path, metrics: Path) -> dict:
@@ -48,6 +48,6 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("generate"):
-        p = params_mod.load(args.params).evaluate
+        p = params_mod.load(args.params)
         r = main(p, args.model, eval_paths(args.test, args.golden, p), args.out, args.metrics)
     print(f"generate: answered {', '.join(f'{s} {n}' for s, n in r['sets'].items())} in {r['seconds']} s")

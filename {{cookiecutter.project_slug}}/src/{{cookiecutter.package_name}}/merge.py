@@ -25,11 +25,11 @@ from pathlib import Path
 
 import yaml
 
-from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import commit_description, dvc_lock_outs, read_base, read_train_info, resolve
 from .model import probe
+from .params import merge as params_mod
 
 
 class MergeError(UserError):
@@ -176,5 +176,5 @@ if __name__ == "__main__":
         from .model.quantization import keep_out
 
         keep_out()  # merge never loads 4-bit weights: no bitsandbytes, no warnings from it
-        r = main(params_mod.load(args.params).merge, args.trained, args.out, args.metrics)
+        r = main(params_mod.load(args.params), args.trained, args.out, args.metrics)
     print(f"merge: {r['method']} verified, logits within {r['merged']['max_rel_diff']:.1e} of their scale")

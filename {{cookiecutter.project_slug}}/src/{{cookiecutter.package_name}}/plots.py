@@ -3,7 +3,7 @@
     python -m PACKAGE.plots [--rev REV ...] [--out reports/plots] [--html]      # `make plots`
 
 `dvc plots show --json` (with --rev: `dvc plots diff REV... workspace --json`) gives each plot's
-data; evals/charts.py draws it to OUT/<name>.svg and OUT/index.md lists them. --html also writes
+data; views/charts.py draws it to OUT/<name>.svg and OUT/index.md lists them. --html also writes
 OUT/index.html, DVC's own interactive page, through an HTML template that carries vega,
 vega-lite and vega-embed inline instead of loading them from a CDN, so it renders with no
 network (a CI artifact, a laptop on a train). The template is vl-convert's JavaScript bundle,
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError, reported
-from .evals import charts
+from .views import charts
 
 PAGE = """<!DOCTYPE html>
 <html>

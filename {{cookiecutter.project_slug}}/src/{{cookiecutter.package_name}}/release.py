@@ -26,12 +26,12 @@ from pathlib import Path
 
 import yaml
 
-from . import params as params_mod
 from .data.jsonl import write_json
 from .errors import reported
 from .lineage import dvc_lock_outs, git, read_base
+from .params import release as params_mod
 from .registry import audit, cards, monitoring, workspace
-from .registry.readiness import ReleaseError, check_gate, check_tree, read_json, signoff
+from .registry.readiness import ReleaseError, check_tree, gate_verdict, read_json, signoff
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "dvc", "dvclive")
 VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
@@ -138,9 +138,9 @@ def write_release(
 
 def create(model: str, version: str, push: bool, signed_off_by: str | None) -> dict:
     """The checks, then (after the data push) the release commit and its version tag."""
-    p = params_mod.load(Path("params.yaml")).release
+    p = params_mod.load(Path("params.yaml"))
     check_tree()
-    evaluate = check_gate(p)
+    evaluate = gate_verdict(p)
     review = signoff(p, signed_off_by)
     versions = released_versions(model)
     found = audit.problems(committed=committed_log(f"{model}@{versions[-1]}") if versions else None)

@@ -21,12 +21,12 @@ import argparse
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.chat import check_conversation
 from .data.jsonl import read_records, write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import generation
 from .lineage import resolve
+from .params import replay as params_mod
 from .progress import Progress
 
 
@@ -88,7 +88,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("replay"):
-        r = main(params_mod.load(args.params).replay, args.base, args.prompts, args.out, args.metrics)
+        r = main(params_mod.load(args.params), args.base, args.prompts, args.out, args.metrics)
     print(
         f"replay: kept {r['kept']} of {r['prompts']} answers ({r['left_out_unfinished']} unfinished left out)"
     )

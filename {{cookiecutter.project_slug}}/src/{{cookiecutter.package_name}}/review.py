@@ -23,10 +23,10 @@ import datetime
 import json
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
 from .human import agreement, server, sheet
+from .params import review as params_mod
 from .registry.readiness import predictions_sha256
 
 REVIEW_DIR = Path("data/review")
@@ -111,7 +111,7 @@ if __name__ == "__main__":
     parser.add_argument("--force", action="store_true", help="export a new sheet even over existing verdicts")
     args = parser.parse_args()
     with reported("review"):
-        p = params_mod.load(args.params).review
+        p = params_mod.load(args.params)
         if args.action == "export":
             s = export(p, args.curated, args.predictions, args.dir, args.force)
             kinds = [i["kind"] for i in s["items"]]

@@ -23,9 +23,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import read_jsonl, write_json, write_jsonl
 from .errors import UserError, reported
+from .params import split as params_mod
 
 SPLITS = ("train", "val", "test")
 
@@ -144,7 +144,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("split"):
-        result = main(params_mod.load(args.params).split, args.curated, args.out, args.metrics)
+        result = main(params_mod.load(args.params), args.curated, args.out, args.metrics)
     for warning in result["warnings"]:
         print(f"split: warning: {warning}", file=sys.stderr)
     print("split: " + ", ".join(f"{k} {result[k]['rows']}" for k in SPLITS))

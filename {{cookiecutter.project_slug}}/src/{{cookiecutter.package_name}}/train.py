@@ -23,14 +23,15 @@ import shutil
 import time
 from pathlib import Path
 
-from . import params as params_mod
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
-from .estimate import estimate
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
+from .params import train as params_mod
+from .params.library import config_of
 from .training import mixing, selection
-from .training.configs import config_of, reporters, runtime, within_context
+from .training.budget import estimate
+from .training.configs import reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
 
 METHODS = ("lora", "qlora", "full")
@@ -96,7 +97,15 @@ def training_rows(p: params_mod.TrainParams, data: Path, replay: Path | None) ->
 
 
 def build_trainer(
-    config, model, tokenizer, path, data: Path, train_rows: list[dict], val_rows: list[dict], peft_config, callbacks
+    config,
+    model,
+    tokenizer,
+    path,
+    data: Path,
+    train_rows: list[dict],
+    val_rows: list[dict],
+    peft_config,
+    callbacks,
 ):
     """SFTTrainer on the training rows and validation rows, labels narrowed to the answers."""
     from datasets import Dataset
@@ -268,9 +277,9 @@ def main(
     callbacks: list | None = None,
     checkpoints: Path = CHECKPOINTS,
     replay: Path | None = None,
-    judging: params_mod.EvaluateParams | None = None,
+    judging: params_mod.Judging | None = None,
 ) -> dict:
-    """`judging`: evaluate's params, whose `default_check` and `refusal_patterns` judge val items."""
+    """`judging`: evaluate's `default_check` and `refusal_patterns`, which judge the val items."""
     import torch
     from dvclive import Live
     from peft import LoraConfig
@@ -280,7 +289,7 @@ def main(
     from .training.curves import Curves
 
     start = time.time()
-    judging = judging or params_mod.EvaluateParams()
+    judging = judging or params_mod.Judging()
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     path = loss_paths.choose(tokenizer, bool(p.sft.get("assistant_only_loss", False)))
@@ -361,15 +370,14 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("train"):
-        params = params_mod.load(args.params)
-        p = params.train
+        p, judging = params_mod.load(args.params), params_mod.load_judging(args.params)
         if p.method != "qlora":
             from .model.quantization import keep_out
 
             keep_out()  # before peft is imported: no bitsandbytes warnings on LoRA and full runs
         r = main(
             p, args.base, args.data, args.out, args.plots, args.metrics,
-            replay=args.replay, judging=params.evaluate,
+            replay=args.replay, judging=judging,
         )  # fmt: skip
     if r:
         print(f"train: {r['steps']} steps, train loss {r['train_loss']}, eval loss {r['eval_loss_last']}")

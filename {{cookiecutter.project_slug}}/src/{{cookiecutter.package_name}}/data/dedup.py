@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..params import CurateNearDupParams
+from ..params.curate import CurateNearDupParams
 from .filters import Problem, text_of
 from .neardup import NearDupIndex, Prepared
 from .texts import normalize_answer

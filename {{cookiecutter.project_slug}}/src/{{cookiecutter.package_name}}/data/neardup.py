@@ -24,7 +24,7 @@ from itertools import islice
 
 import numpy as np
 
-from ..params import NearDupParams
+from ..params.curate import NearDupParams
 from .wordhash import blobs, mix, word_hashes
 
 _U64 = np.uint64

@@ -2,12 +2,16 @@
 
     eval_texts({"messages": [...]})            # the prompts: every non-system message but the last
     row_texts({"prompt": ..., "chosen": ...})  # every non-system message of a row or preference pair
-    normalize_answer(" SAFE. ")                # "safe": what makes two answers the same
 
 Eval items come from anywhere (the test split, the golden set, benchmark files), so every shape
 curate reads is accepted: messages, ShareGPT, Alpaca, preference pairs, and plain `prompt`,
 `question` or `text` fields. Anything else raises `TextError` naming the field and what was
 expected; the caller reports the item with its file:line and goes on.
+
+    normalize_answer(" 'SAFE.' ")              # "safe": what counts as the same answer
+
+`normalize_answer` is here, below both, because curate (label conflicts, coverage) and evaluate
+(the `normalized` check) must agree on it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,12 @@ from .formats import detect, to_messages
 
 _EDGE_PUNCT = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
 
+PLAIN_FIELDS = ("prompt", "question", "text", "input")
+
 
 def normalize_answer(text: str) -> str:
     """Case, surrounding quotes/punctuation and runs of whitespace do not change an answer."""
     return " ".join(_EDGE_PUNCT.sub("", text).lower().split())
-
-
-PLAIN_FIELDS = ("prompt", "question", "text", "input")
 
 
 class TextError(ValueError):

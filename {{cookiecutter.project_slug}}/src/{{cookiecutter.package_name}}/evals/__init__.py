@@ -1,1 +1,2 @@
-"""Judging answers and reporting results: checks, scores, the gate rules, reports and plots."""
+"""Judging answers: reading eval items, generating answers, checks, scores, the gate rules, the
+model judge. How results are shown (charts, tables, the PR comment) is views/."""

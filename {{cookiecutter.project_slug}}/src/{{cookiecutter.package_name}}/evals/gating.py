@@ -20,8 +20,8 @@ import json
 import math
 from pathlib import Path
 
-from .. import params as params_mod
 from ..errors import UserError
+from ..params import evaluate as params_mod
 
 BASELINES = {"base": "base", "base_prompted": "prompted base"}
 

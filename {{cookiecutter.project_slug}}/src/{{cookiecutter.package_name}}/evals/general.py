@@ -103,7 +103,7 @@ SKILLS = {
 
 
 def probes(skills: list[str], per_skill: int, seed: int) -> list[dict]:
-    """Eval items (with parsed checks, as evalset.load_items returns them), `per_skill` per skill.
+    """Eval items (with parsed checks, as items.load_items returns them), `per_skill` per skill.
 
     Each skill draws from its own seeded generator, so adding a skill leaves the others' probes
     unchanged; the same prompt is not asked twice within a skill.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import params as params_mod
+from ..params import evaluate as params_mod
 
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 

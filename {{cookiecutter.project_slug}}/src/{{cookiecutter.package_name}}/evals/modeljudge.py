@@ -16,8 +16,8 @@ import os
 import re
 from collections import Counter, defaultdict
 
-from .. import params as params_mod
 from ..errors import UserError
+from ..params import evaluate as params_mod
 
 PROMPT = """You compare two answers to the same request. Reply with exactly one of: A, B, TIE.
 

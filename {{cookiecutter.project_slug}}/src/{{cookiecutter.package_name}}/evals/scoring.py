@@ -1,11 +1,10 @@
-"""Answer normalisation, answers judged by their items' checks, and pass-rate summaries by bucket
-and risk tier. Pure functions."""
+"""Answers judged by their items' checks, and pass-rate summaries by bucket and risk tier. Pure
+functions."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..data.texts import normalize_answer  # noqa: F401 (evals' name for it)
 from .checks import judge
 from .toolcalls import tool_key
 

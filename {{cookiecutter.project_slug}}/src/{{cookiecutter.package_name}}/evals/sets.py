@@ -17,14 +17,14 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import params as params_mod
 from ..data.chat import prompt_and_reference
 from ..data.texts import normalize_answer
 from ..errors import UserError
+from ..params import evaluate as params_mod
 from ..progress import Progress
-from .evalset import load_items
 from .general import probes
 from .generation import decoding, generate
+from .items import load_items
 
 GENERAL = "general"
 

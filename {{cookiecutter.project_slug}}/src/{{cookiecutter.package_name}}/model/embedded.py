@@ -15,7 +15,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from ..params import EmbeddedParams
+from ..params.base import EmbeddedParams
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = (

@@ -26,7 +26,7 @@ def bnb_config(section: dict, dtype):
     import torch
     from transformers import BitsAndBytesConfig
 
-    from ..training.configs import config_of
+    from ..params.library import config_of
 
     section = {**NF4, **section}
     compute = section.pop("bnb_4bit_compute_dtype", str(dtype).removeprefix("torch."))

@@ -2,7 +2,7 @@
 
 Merge writes a card next to the weights before evaluate has run; the card a reader of a release
 needs is written by release, from the metrics the gate decided on: `releases/<version>.md`
-(Hugging Face front matter; the tables of evaluate's report.md, from evals/reports.py: base,
+(Hugging Face front matter; the tables of evaluate's report.md, from views/tables.py: base,
 base with the few-shot prompt and fine-tuned model per bucket, risk tier and tool; gate verdict,
 consistency, human review, cost, lineage) and `releases/<version>.data.md` (where the data came
 from and what the pipeline did to it: formats, quarantine reasons, PII, buckets, splits,
@@ -11,12 +11,12 @@ decontamination, coverage per knowledge point).
 
 from __future__ import annotations
 
-from ..evals import reports
+from ..views import tables
 
 
 def results_tables(evaluate: dict) -> str:
     """The tables of report.md: per set, bucket, risk tier and tool, base and prompted base vs fine-tuned."""
-    return "\n\n".join(filter(None, [reports.baselines_note(evaluate), *reports.results_tables(evaluate)]))
+    return "\n\n".join(filter(None, [tables.baselines_note(evaluate), *tables.results_tables(evaluate)]))
 
 
 def _weakest(evaluate: dict) -> str:

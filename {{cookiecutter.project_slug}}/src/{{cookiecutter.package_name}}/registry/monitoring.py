@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter, defaultdict
 
-from .. import params as params_mod
+from ..params import release as params_mod
 
 
 def spec(

@@ -15,9 +15,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from .. import params as params_mod
 from ..errors import UserError
 from ..lineage import dvc_lock_outs, git
+from ..params import release as params_mod
 from . import workspace
 
 PREDICTIONS = Path("reports/evaluate/predictions.jsonl")
@@ -46,7 +46,7 @@ def check_tree() -> None:
         raise ReleaseError("the workspace does not hold the outputs dvc.lock names:\n" + "\n".join(wrong))
 
 
-def check_gate(p: params_mod.ReleaseParams) -> dict:
+def gate_verdict(p: params_mod.ReleaseParams) -> dict:
     evaluate = read_json(Path("metrics/evaluate.json"))
     if evaluate is None:
         raise ReleaseError("metrics/evaluate.json is missing: run `dvc repro` first")

@@ -1,48 +1,12 @@
-"""Library configs from params sections, with the stage's own settings on top, said out loud.
+"""The train stage's own settings on top of the library configs (params/library.py `config_of`).
 
-    config = config_of(SFTConfig, p.sft, "train.sft", defaults=..., forced=runtime(cuda) | ...)
-
-`defaults` fill keys the user left out (where this project knows better than the library's
-default); `forced` are what the stage must decide itself (where checkpoints go, CPU vs GPU, the
-chat template's loss path), each with its reason, and every forced value that replaces one the
-user set is printed as one line. `runtime` is the one place for the hardware settings that SFT
-and DPO share, `within_context` caps `max_length`, and `reporters` adds the stage's dvclive
-curves to the trackers the user chose.
+`runtime` is the one place for the hardware settings that SFT and DPO share, `within_context` caps
+`max_length`, and `reporters` adds the stage's dvclive curves to the trackers the user chose.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
-
-from ..params import check_keys
-
-Forced = dict[str, tuple[Any, str]]  # key: (value, why the stage sets it)
-
-
-def config_fields(cls) -> set[str]:
-    """The keyword arguments a library config class takes: its __init__'s, which for a dataclass
-    are its fields (BitsAndBytesConfig is a dataclass whose fields do not list them)."""
-    return set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
-
-
-def config_of(
-    cls,
-    section: dict,
-    where: str,
-    defaults: dict | None = None,
-    forced: Forced | None = None,
-    log: Callable[[str], None] = print,
-):
-    """A library config from a params section, refusing keys the library does not have."""
-    check_keys(section, config_fields(cls), where)
-    values = {**(defaults or {}), **section}
-    for key, (value, why) in (forced or {}).items():
-        if key in section and section[key] != value:
-            log(f"train: {where}.{key}: {section[key]!r} replaced by {value!r} ({why})")
-        values[key] = value
-    return cls(**values)
+from ..params.library import Forced
 
 
 def runtime(cuda: bool) -> Forced:

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from ..model.loss_paths import fold_system
-from .configs import Forced, config_of, reporters
+from ..params.library import Forced, config_of
+from .configs import reporters
 
 REFERENCE_ADAPTER = "ref"  # the name TRL gives the frozen copy of the SFT adapter
 

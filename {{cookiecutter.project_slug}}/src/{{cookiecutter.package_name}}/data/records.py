@@ -1,6 +1,6 @@
 """Curate's per-record pipeline and what it remembers: filters in order, dedup, counters.
 
-    curator = Curator(params.curate, tokenizer)
+    curator = Curator(params, tokenizer)
     for row, record in curator.run(read_items(Path("data/raw"), Tally())):
         ...   # (kept row, None) or (the row if it parsed, quarantine record), in input order
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from ..params import CurateParams
+from ..params.curate import CurateParams
 from .dedup import Dedup
 from .filters import MaxChars, MaxTokens, Pii, Problem, SpecialTokens, read_record
 from .sources import Item

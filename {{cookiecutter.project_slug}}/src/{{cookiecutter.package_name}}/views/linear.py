@@ -4,7 +4,7 @@ dvclive writes one TSV per metric (`loss.tsv`, `eval/loss.tsv`, `learning_rate.t
 `linear` template tells revisions apart by colour and files by dash, smooths with a LOESS slider
 and shows points on hover. `linear()` rebuilds it for a picture: the series (train, eval) by
 colour with a legend, revisions by dash pattern, every point marked on sparse curves, whole
-numbers on the step axis, grid lines. evals/charts.py dispatches to it and draws the result.
+numbers on the step axis, grid lines. views/charts.py dispatches to it and draws the result.
 """
 
 from __future__ import annotations

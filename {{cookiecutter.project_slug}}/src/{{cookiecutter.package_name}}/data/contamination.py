@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from ..params import DecontaminateParams
+from ..params.decontaminate import DecontaminateParams
 from .jsonl import JsonlError, JsonlWriter, parse
 from .ngrams import EvalIndex
 from .sources import Item, Tally, read_items, rejected_record, where

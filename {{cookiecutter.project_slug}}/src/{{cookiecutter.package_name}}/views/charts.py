@@ -3,7 +3,7 @@
 `dvc plots show/diff --json` gives every plot of dvc.yaml with its data inlined and DVC's
 interactive template around it (LOESS slider, hover rules, revisions told apart by colour and
 files by dash). `chart()` rebuilds each one for a picture that is read without a mouse: curves
-as evals/curves.py draws them, rates on a 0-100 % axis with the value printed on each bar,
+as views/linear.py draws them, rates on a 0-100 % axis with the value printed on each bar,
 counts in the cells of a confusion matrix, grid lines and a bounded number of round ticks.
 `svg()` draws it with vl-convert (Vega in an embedded JavaScript engine: no browser, no Node,
 no network). Used by `python -m PACKAGE.plots` and by `compare` for the pull-request comment.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .curves import PALETTE, linear, title_of
+from .linear import PALETTE, linear, title_of
 
 DVC_VEGA_LITE = "5.21"  # DVC's templates are Vega-Lite 5 specs (the confusion one uses v5-only syntax)
 # Text is measured here with vl-convert's fonts and drawn by the viewer's: room to spare keeps a
