@@ -230,6 +230,34 @@ def test_the_server_answers_only_its_own_page(inputs):
         httpd.server_close()
 
 
+def test_forged_or_broken_verdict_lines_stop_aggregate_naming_file_and_line(inputs):
+    data, _ = export(inputs)
+    ab = next(i["id"] for i in data["items"] if i["kind"] == "ab")
+    sample = next(i["id"] for i in data["items"] if i["kind"] == "sample")
+    good = {"reviewer": "ana", "item": ab, "verdict": "tie"}
+    write_jsonl(
+        inputs / "review" / "verdicts-ana.jsonl",
+        [
+            good,
+            {**good, "verdict": "finetuned"},  # names the model: would skip the blinding
+            {"reviewer": "ana", "item": ab},  # no verdict
+            {**good, "item": sample},  # a sample item has ok/bad only
+            {**good, "item": "ab-9999"},
+            {**good, "reviewer": ""},
+        ],
+    )
+    with pytest.raises(UserError) as e:
+        review.aggregate(inputs / "review", inputs / "review.json")
+    message = str(e.value)
+    assert "5 verdict line(s)" in message and "verdicts-ana.jsonl:1" not in message
+    assert "verdicts-ana.jsonl:2: verdict: 'finetuned' is not one of a, b, tie, both_bad" in message
+    assert (
+        "verdicts-ana.jsonl:3: verdict: None" in message and "verdicts-ana.jsonl:4: verdict: 'tie'" in message
+    )
+    assert "verdicts-ana.jsonl:5: item: 'ab-9999'" in message and "verdicts-ana.jsonl:6: reviewer" in message
+    assert not (inputs / "review.json").exists()
+
+
 @pytest.fixture
 def browser():
     if CHROMIUM is None:
