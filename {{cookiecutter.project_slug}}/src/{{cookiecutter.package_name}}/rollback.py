@@ -48,7 +48,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
         raise ReleaseError(f"{model}@{version} is not a release; released: {', '.join(released) or 'none'}")
     if git("status", "--porcelain"):
         raise ReleaseError("the working tree has uncommitted changes; commit or stash them first")
-    found = audit.problems()
+    found = audit.problems() or audit.git_problems()
     if found:
         raise ReleaseError(found[0])
     before = git("rev-parse", "HEAD")
@@ -72,7 +72,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
         "commit",
         "--quiet",
         "--message",
-        f"Roll back {model} to {version}" + (f": {reason}" if reason else ""),
+        audit.message(f"Roll back {model} to {version}" + (f": {reason}" if reason else "")),
     )
     tags = []
     if stage:
