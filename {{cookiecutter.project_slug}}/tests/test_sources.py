@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 
 import pytest
 
@@ -104,3 +105,40 @@ def test_lines_split_at_newline_only(tmp_path, make_chat):
     items = list(read_items(path, tally))
     assert [(number, json.loads(raw)) for _, _, number, raw in items] == [(1, row), (3, row)]
     assert tally.records == 2 and tally.blank_lines == 1
+
+
+def test_rows_behind_symbolic_links_are_read(tmp_path, make_chat):
+    raw, elsewhere = tmp_path / "raw", tmp_path / "elsewhere"
+    (elsewhere / "more").mkdir(parents=True)
+    raw.mkdir()
+    (raw / "own.jsonl").write_text(json.dumps(make_chat("q0", "a")) + "\n")
+    (elsewhere / "more" / "linked.jsonl").write_text(json.dumps(make_chat("q1", "a")) + "\n")
+    (elsewhere / "one.ndjson").write_text(json.dumps(make_chat("q2", "a")) + "\n")
+    (raw / "shared").symlink_to(elsewhere / "more", target_is_directory=True)
+    (raw / "one.ndjson").symlink_to(elsewhere / "one.ndjson")
+    tally = Tally()
+    assert len(list(read_items(raw, tally))) == 3 == count_items(raw)
+    assert [os.path.relpath(f, raw) for f in tally.files] == [
+        "one.ndjson",
+        "own.jsonl",
+        "shared/linked.jsonl",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "message"),
+    [
+        ("gone.jsonl", "missing.jsonl", r"gone.jsonl: a symbolic link to .*missing.jsonl that leads nowhere"),
+        ("self", "self", r"self: a symbolic link to .*self that leads nowhere \(broken or a loop\)"),
+        ("up", ".", r"up: leads to .*raw, which is read already \(a link loop"),
+    ],
+)
+def test_a_link_that_leads_nowhere_or_back_stops_the_stage_naming_it(
+    tmp_path, make_chat, name, target, message
+):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "ok.jsonl").write_text(json.dumps(make_chat("q", "a")) + "\n")
+    (raw / name).symlink_to(target)
+    with pytest.raises(InputError, match=message):
+        main(CurateParams(), raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
