@@ -26,6 +26,7 @@ from .data.chat import prompt_and_reference
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
+from .evals.checks import CheckError, check_refusal_patterns
 from .evals.evalset import load_items
 from .evals.gating import check_gate, tolerated
 from .evals.general import probes
@@ -118,6 +119,10 @@ def main(
     metrics: Path,
 ) -> dict:
     start = time.time()
+    try:
+        check_refusal_patterns(p.refusal_patterns)
+    except CheckError as e:
+        raise UserError(str(e)) from None
     items, rejected, inputs = read_sets(sets, p)
     examples = None
     if p.prompted.enabled:

@@ -8,6 +8,7 @@ Each set logs done/total, elapsed and ETA (progress.Progress).
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable
 
@@ -124,6 +125,8 @@ def answer_set(
     for item, prompt, answer in zip(items, prompts, answers, strict=True):
         reference = item["messages"][-1]["content"]
         passed, reason, detail = judge(item["check"], answer["text"], reference, p.refusal_patterns)
+        if reason == "regex_timeout":  # the pattern, not the model, is wrong: say which item to fix
+            print(f"evaluate: {label} item {item['id']}: {detail}", file=sys.stderr)
         results.append(
             {
                 "model": model_label,
