@@ -1,12 +1,18 @@
 """Every input file under data/raw is read, or the stage stops naming it: never skipped silently."""
 
+import errno
 import gzip
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.curate import main
+from {{ cookiecutter.package_name }}.data import jsonl
 from {{ cookiecutter.package_name }}.data.sources import (
     InputError,
     Tally,
@@ -142,3 +148,60 @@ def test_a_link_that_leads_nowhere_or_back_stops_the_stage_naming_it(
     (raw / name).symlink_to(target)
     with pytest.raises(InputError, match=message):
         main(CurateParams(), raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+
+
+# curate under a 20 kB file-size limit: a write past it fails as it would on a full disk.
+LIMITED = """
+import resource, runpy, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+sys.argv = ["curate", *sys.argv[1:]]
+runpy.run_module("{{ cookiecutter.package_name }}.curate", run_name="__main__")
+"""
+
+
+def test_a_failed_write_leaves_no_half_output_and_names_the_path(tmp_path, make_chat):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    rows = [{"id": f"r{i}", **make_chat(f"question {i} " + "x" * 200, f"answer {i}")} for i in range(300)]
+    (raw / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = [
+        str(raw),
+        "--out",
+        str(out),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    cmd = [sys.executable, "-c", LIMITED, *args, "--params", str(root / "params.yaml")]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"curate: {out / 'curated.jsonl'}: cannot be written, OSError: File too large")
+    assert sorted(p.name for p in out.iterdir()) == []  # no partial curated.jsonl, no temporary file
+
+
+def test_a_full_disk_says_which_path_and_how_much_it_needed(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "curated.jsonl"
+    target.write_text("the previous run\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(jsonl.os, "fsync", full)
+    with pytest.raises(jsonl.OutputError) as e:
+        jsonl.write_jsonl(target, [{"text": "x" * 100}] * 10)
+    assert str(e.value).startswith(f"{target}: cannot be written, no space left (No space left on device): ")
+    assert "needs at least 1,130 bytes" in str(e.value) and "bytes free on its device" in str(e.value)
+    assert target.read_text() == "the previous run\n" and [p.name for p in tmp_path.iterdir()] == [
+        target.name
+    ]
+    with pytest.raises(SystemExit), errors.reported("train"):  # any other writer: one line, no traceback
+        raise OSError(errno.EDQUOT, "Disk quota exceeded", "models/adapter/model.safetensors")
+    assert capsys.readouterr().err == (
+        "train: models/adapter/model.safetensors: cannot be written, no space left on its device "
+        "(Disk quota exceeded)\n"
+    )
