@@ -261,6 +261,18 @@ def test_an_edit_of_the_last_audit_line_is_found_against_the_head_anchored_in_gi
     assert "releases/audit.jsonl:2 at commit" in audit.git_problems()[0]
 
 
+def test_rollback_push_from_a_detached_head_is_refused_before_anything_changes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    git_dvc_repo()
+    sh("git", "commit", "--quiet", "--allow-empty", "-m", "start")
+    sh("git", "checkout", "--quiet", "--detach")  # how CI checks out a commit
+    with pytest.raises(
+        release.ReleaseError, match="--push from a detached HEAD would push a branch named HEAD"
+    ):
+        rollback.main("v1.0.0", "prod", reason="r", push=True)
+    assert sh("git", "status", "--porcelain") == "" and sh("git", "log", "--format=%s") == "start\n"
+
+
 def test_a_changed_output_stops_the_release(pipeline):
     Path("models/merged/model.safetensors").write_bytes(b"tampered")  # ignored by Git, tracked by DVC
     assert sh("git", "status", "--porcelain") == ""

@@ -40,6 +40,11 @@ def restore(model: str, version: str) -> None:
 
 
 def main(version: str, stage: str | None, reason: str = "", push: bool = False) -> dict:
+    if push and git("rev-parse", "--abbrev-ref", "HEAD") == "HEAD":  # a CI checkout of a commit
+        raise ReleaseError(
+            "--push from a detached HEAD would push a branch named HEAD: check out the branch to roll "
+            "back on first (git switch main), or leave out --push and push by hand"
+        )
     if not VERSION.fullmatch(version):
         raise ReleaseError(f"version {version!r} is not valid: expected semantic version like v1.2.0")
     model = artifact_name()

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from . import params as params_mod
-from .data.jsonl import read_jsonl, write_json, write_jsonl
+from .data.jsonl import read_records, write_json, write_jsonl
 from .errors import UserError, reported
 
 SPLITS = ("train", "val", "test")
@@ -104,8 +104,19 @@ def check(splits: dict[str, list[dict]], p: params_mod.SplitParams, curated: Pat
             )
 
 
+def read_rows(curated: Path) -> list[dict]:
+    """The curated rows; UserError naming file:line for a `meta` that is not an object."""
+    rows = []
+    for where, row in read_records(curated):
+        if not isinstance(row.get("meta") or {}, dict):
+            got = type(row["meta"]).__name__
+            raise UserError(f"{where}: field 'meta' must be an object, got {got}; curate writes this file")
+        rows.append(row)
+    return rows
+
+
 def main(p: params_mod.SplitParams, curated: Path, out: Path, metrics: Path) -> dict:
-    rows = list(read_jsonl(curated))
+    rows = read_rows(curated)
     splits = assign(rows, p)
     check(splits, p, curated)
     report: dict = {"warnings": small_strata(rows, p)}
