@@ -205,3 +205,11 @@ def test_a_full_disk_says_which_path_and_how_much_it_needed(tmp_path, monkeypatc
         "train: models/adapter/model.safetensors: cannot be written, no space left on its device "
         "(Disk quota exceeded)\n"
     )
+
+
+def test_the_line_reader_takes_one_file_and_leaves_folders_to_the_sources_reader(tmp_path):
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    with pytest.raises(
+        errors.UserError, match="a directory where one file was expected; data folders go through"
+    ):
+        list(jsonl.read_lines(tmp_path))

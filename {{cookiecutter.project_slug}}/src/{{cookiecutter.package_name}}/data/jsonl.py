@@ -60,13 +60,13 @@ def has_suffix(file: Path, suffixes: tuple[str, ...]) -> bool:
     return file.name.lower().endswith(suffixes)
 
 
-def input_files(path: Path, suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
-    """`path` itself, or every file under the directory `path` with one of `suffixes`, sorted."""
+def input_files(path: Path) -> list[Path]:
+    """[`path`]: one file. A folder of data is read by data/sources.py, the one rule for folders
+    (every kind of data file, links followed, anything else named), never walked here."""
     if path.is_dir():
-        files = sorted(f for f in path.rglob("*") if f.is_file() and has_suffix(f, suffixes))
-        if not files:
-            raise MissingInput(f"{path}: no {' or '.join('*' + s for s in suffixes)} files in this directory")
-        return files
+        raise UserError(
+            f"{path}: a directory where one file was expected; data folders go through data/sources.py"
+        )
     if not path.exists():
         raise MissingInput(f"{path}: no such file or directory")
     return [path]
@@ -78,8 +78,8 @@ def open_binary(file: Path) -> BinaryIO:
 
 
 def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
-    """Every non-blank line of `path` (a file, maybe gzipped, or a directory of *.jsonl); blank ones
-    are counted. Binary files iterate split at b"\\n" only: the one place lines are cut."""
+    """Every non-blank line of the file `path` (maybe gzipped); blank ones are counted. Binary
+    files iterate split at b"\\n" only: the one place lines are cut."""
     for file in input_files(path):
         with open_binary(file) as f:
             for number, line in enumerate(f, start=1):
