@@ -97,6 +97,9 @@ def init_repositories() -> list[str]:
             f"dvc remote add --default storage {REMOTE_URL}",
             "dvc add " + " ".join(TRACKED_INPUTS),
         ]
+        if git:  # the data belongs in DVC: kept out of Git as `dvc add` would, which then takes over the file
+            ignored = "".join(f"/{Path(p).name}\n" for p in TRACKED_INPUTS)
+            Path("data/.gitignore").write_text(ignored, encoding="utf-8")
     if git:
         run([git, "add", "--all"])
         name, email = AUTHOR

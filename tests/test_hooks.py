@@ -100,6 +100,26 @@ def test_without_git_on_path_the_skipped_steps_are_printed(tmp_path):
     assert not (project / ".git").exists() and (project / "data" / "raw" / "demo.jsonl").exists()
 
 
+def test_with_git_but_without_dvc_the_data_is_kept_out_of_git(tmp_path, monkeypatch):
+    source = jinja2.Template((TEMPLATE / "hooks" / "post_gen_project.py").read_text()).render(
+        cookiecutter={**GOOD, "ci": "none"}
+    )
+    post_gen = {"__name__": "post_gen"}
+    exec(compile(source, "post_gen_project.py", "exec"), post_gen)
+    post_gen["dvc_command"] = lambda: None  # dvc is importable wherever these tests run
+    monkeypatch.chdir(tmp_path)
+    for folder in ("raw", "golden", "preferences"):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        (tmp_path / "data" / folder / "rows.jsonl").write_text("{}\n")
+    (tmp_path / "README.md").write_text("project\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    skipped = post_gen["init_repositories"]()
+    assert "dvc add data/raw data/golden data/preferences" in skipped
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == ["README.md", "data/.gitignore"]  # the data waits for `dvc add`, not in Git history
+    assert (tmp_path / "data" / ".gitignore").read_text() == "/raw\n/golden\n/preferences\n"
+
+
 def test_an_answer_with_quotes_cannot_break_the_hook_itself():
     answers = render_hook({**GOOD, "author_name": 'Jane "JD" \\ Doe'})["ANSWERS"]
     assert answers["author_name"] == 'Jane "JD" \\ Doe'  # read back intact, then refused with a message

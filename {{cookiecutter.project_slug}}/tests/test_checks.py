@@ -1,9 +1,11 @@
 import json
+import time
 
 import pytest
 
 from {{ cookiecutter.package_name }}.evals.checks import (
     CheckError,
+    check_refusal_patterns,
     judge,
     parse_check,
 )
@@ -165,3 +167,21 @@ def test_a_check_that_raises_fails_its_item_as_check_error():
 def test_malformed_checks_say_what_is_wrong(spec, message):
     with pytest.raises(CheckError, match=message):
         parse_check(spec)
+
+
+def test_a_backtracking_pattern_cannot_hang_evaluate():
+    start = time.monotonic()
+    assert verdict({"type": "regex", "pattern": "(a+)+$"}, "a" * 28 + "!")[:2] == (False, "no_match")
+    assert time.monotonic() - start < 10  # 56 s on Python's re, doubling per character
+    passed, reason, detail = verdict({"type": "regex", "pattern": "(a|aa)+$"}, "a" * 40 + "!")
+    assert (passed, reason) == (False, "regex_timeout") and detail.startswith(
+        "meta.check.pattern /(a|aa)+$/ ran"
+    )
+    refusal = judge(parse_check("refusal"), "a" * 40 + "!", "", ["^out of scope", "(a|aa)+$"])
+    assert refusal[1] == "regex_timeout" and refusal[2].startswith("evaluate.refusal_patterns[1] /(a|aa)+$/")
+
+
+def test_refusal_patterns_are_checked_before_any_model_is_loaded():
+    check_refusal_patterns(["^out of scope", "(?i)cannot help"])
+    with pytest.raises(CheckError, match=r"evaluate.refusal_patterns\[1\] is not a valid regular expression"):
+        check_refusal_patterns(["^out of scope", "(unclosed"])

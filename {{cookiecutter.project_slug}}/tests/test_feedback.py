@@ -1,3 +1,4 @@
+import gzip
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }} import demo_data, feedback
 from {{ cookiecutter.package_name }}.data.chat import check_conversation
 from {{ cookiecutter.package_name }}.data.jsonl import read_jsonl, write_jsonl
+from {{ cookiecutter.package_name }}.data.sources import InputError
 from {{ cookiecutter.package_name }}.params.curate import (
     PiiParams,
 )
@@ -90,6 +92,36 @@ def test_malformed_lines_are_rejected_with_file_line_and_reason(tmp_path):
     assert (
         r["rows_in"] == len(rows) and r["by_bucket"]["scan_verdict"]["verdicts"] == 1
     )  # in = kept + rejected
+
+
+def test_feedback_reads_its_folder_as_curate_reads_data_raw(tmp_path):
+    intake = tmp_path / "feedback"
+    intake.mkdir()
+    (intake / "a.ndjson").write_text(json.dumps(exchange(1, "bad")) + "\n")
+    (intake / "b.jsonl.gz").write_bytes(gzip.compress(json.dumps(exchange(2, "good")).encode() + b"\n"))
+    (intake / "c.json").write_text(json.dumps([exchange(3, "good"), {"id": 4}]))
+    (intake / ".DS_Store").write_bytes(b"\0")
+    r = feedback.main(PII, intake, None, tmp_path / "out", tmp_path / "feedback.json", None)
+    assert (
+        r["rows_in"] == 4
+        and r["to_label"] == 1
+        and [f.rsplit("/", 1)[1] for f in r["files"]]
+        == [
+            "a.ndjson",
+            "b.jsonl.gz",
+            "c.json",
+        ]
+    )
+    assert r["files_ignored"] == [str(intake / ".DS_Store")]
+    [rejected] = out(tmp_path, "rejected")
+    assert (rejected["file"], rejected["row"], rejected["reason"]) == (
+        str(intake / "c.json"),
+        1,
+        "bad_id",
+    )
+    (intake / "notes.txt").write_text("export of 2 Nov")
+    with pytest.raises(InputError, match=r"notes.txt: not a supported data file"):
+        feedback.main(PII, intake, None, tmp_path / "out", tmp_path / "feedback.json", None)
 
 
 def test_personal_data_goes_through_the_curate_policy(tmp_path):

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 from {{ cookiecutter.package_name }}.evals.modeljudge import (
     pairwise,
+    verdict,
 )
 from {{ cookiecutter.package_name }}.params.evaluate import (
     JudgeParams,
@@ -116,3 +117,15 @@ def test_a_missing_openai_client_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "openai", None)  # import openai now raises ImportError
     with pytest.raises(UserError, match=r"pip install -e '\.\[judge\]'"):
         pairwise(PREDICTIONS, JudgeParams(enabled=True))
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("A", "A"), ("b", "B"), (" TIE.\n", "TIE"), ("**B**", "B"), ("Answer A", "A"), ('"tie"', "TIE"),
+        ("It is a tie; B is slightly better", "INVALID"),  # the article "a" is not a verdict
+        ("A is better than B", "INVALID"), ("a tie", "INVALID"), ("", "INVALID"), ("C", "INVALID"),
+    ],
+)  # fmt: skip
+def test_only_a_reply_that_is_one_verdict_counts(reply, expected):
+    assert verdict(reply) == expected

@@ -237,6 +237,42 @@ def test_the_audit_log_is_a_chain_that_refuses_edits(pipeline):
         release.main("v3.0.0", None, push=False)
 
 
+def test_an_edit_of_the_last_audit_line_is_found_against_the_head_anchored_in_git(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    git_dvc_repo()
+    event = {"by": "ana", "at": "2026-01-01T00:00:00Z", "commit": "c0ffee"}
+    audit.append({**event, "event": "release", "version": "v1.0.0"})
+    sh("git", "add", "-A")
+    sh("git", "commit", "--quiet", "-m", audit.message("Release triage v1.0.0"))
+    audit.append({**event, "event": "rollback", "reason": "tool_use failures"})
+    sh("git", "add", "-A")
+    sh("git", "commit", "--quiet", "-m", audit.message("Roll back triage"))
+    assert audit.git_problems() == [] and "Audit-Log-Head: 2 " in sh("git", "log", "-1", "--format=%B")
+    log = Path("releases/audit.jsonl")
+    log.write_bytes(log.read_bytes().replace(b"tool_use failures", b"routine maintenance"))
+    assert audit.problems() == []  # the chain cannot see it: nothing follows the last line
+    [found] = audit.git_problems()
+    assert found.startswith("releases/audit.jsonl:2 differs from the log anchored in commit")
+    commit_all("tidy the log")  # committed, then chained in by the next event: still found
+    audit.append({**event, "event": "release", "version": "v2.0.0"})
+    assert audit.git_problems()[0].startswith("releases/audit.jsonl:2 differs")
+    sh("git", "add", "-A")
+    sh("git", "commit", "--quiet", "-m", audit.message("Release triage v2.0.0"))  # a forged anchor
+    assert "releases/audit.jsonl:2 at commit" in audit.git_problems()[0]
+
+
+def test_rollback_push_from_a_detached_head_is_refused_before_anything_changes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    git_dvc_repo()
+    sh("git", "commit", "--quiet", "--allow-empty", "-m", "start")
+    sh("git", "checkout", "--quiet", "--detach")  # how CI checks out a commit
+    with pytest.raises(
+        release.ReleaseError, match="--push from a detached HEAD would push a branch named HEAD"
+    ):
+        rollback.main("v1.0.0", "prod", reason="r", push=True)
+    assert sh("git", "status", "--porcelain") == "" and sh("git", "log", "--format=%s") == "start\n"
+
+
 def test_a_changed_output_stops_the_release(pipeline):
     Path("models/merged/model.safetensors").write_bytes(b"tampered")  # ignored by Git, tracked by DVC
     assert sh("git", "status", "--porcelain") == ""
@@ -345,3 +381,9 @@ def test_rollback_restores_files_data_and_stage_in_a_new_commit(pipeline):
     assert (event["event"], event["from_commit"], audit.entries()[-1]) == ("rollback", before, event)
     assert sh("gto", "show", "triage#prod", "--ref").strip() == "triage@v1.0.0"
     assert audit.problems() == []
+    log = Path("releases/audit.jsonl")
+    log.write_bytes(log.read_bytes().replace(b"tool_use failures in production", b"routine"))
+    commit_all("tidy the log")
+    train(seed=8)
+    with pytest.raises(release.ReleaseError, match=r"audit.jsonl:3 differs from the log anchored"):
+        release.main("v3.0.0", None, push=False)

@@ -1,7 +1,9 @@
 """Human review: the blind sheet, the aggregation, and a real browser clicking through the page."""
 
+import http.client
 import json
 import os
+import re
 import shutil
 import threading
 from collections import Counter
@@ -154,6 +156,111 @@ def test_aggregate_without_verdicts_says_so(inputs):
         review.aggregate(inputs / "review", inputs / "review.json")
 
 
+HOSTILE = ["<!--<script>", "</script><script>document.title='owned'</script>", "<!--", "-->", "</SCRIPT >",
+           "]]>", "&lt;b&gt; &amp;", "line\u2028sep\u2029para", "<\\/script>", "'\"`${x}"]  # fmt: skip
+
+
+def hostile_sheet() -> dict:
+    ab = {"kind": "ab", "set": "golden", "bucket": "<!--", "reference": "-->"}
+    items = [
+        {**ab, "id": f"ab-{i}", "request": t, "a": t + "!", "b": "<script>"} for i, t in enumerate(HOSTILE)
+    ]
+    items.append({"id": "s-0", "kind": "sample", "bucket": "x", "row_id": "<!--<script>",
+                  "messages": [{"role": "user", "content": "</script>"}]})  # fmt: skip
+    return {"created_at": "2026-01-01T00:00:00Z", "items": items}
+
+
+def embedded(html: str) -> str:
+    return re.search(r'<script id="sheet" type="application/json">(.*?)</script>', html, re.S).group(1)
+
+
+def test_no_text_in_the_sheet_can_end_or_reopen_the_script_element():
+    sheet = hostile_sheet()
+    html = server.page(sheet)
+    inline = embedded(html)
+    assert not set("<>&") & set(inline)  # nothing the HTML parser acts on inside script data
+    assert json.loads(inline)["items"] == sheet["items"] and json.loads(inline)["token"] is None
+    assert html.count("<script") == 2
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, **headers) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in {"Host": f"127.0.0.1:{port}", **headers}.items():
+            if value is not None:
+                connection.putheader(name.replace("_", "-"), value)
+        connection.putheader("Content-Length", str(len(body or b"")))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_the_server_answers_only_its_own_page(inputs):
+    data, _ = export(inputs)
+    httpd = server.make_server(inputs / "review")
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    item = next(i for i in data["items"] if i["kind"] == "ab")
+    vote = json.dumps({"reviewer": "mallory", "item": item["id"], "verdict": "a"}).encode()
+    try:
+        status, body = request(port, "GET", "/", Host=f"evil.example:{port}")  # DNS rebinding
+        assert status == 421 and item["a"].encode() not in body
+        status, _ = request(port, "GET", "/verdicts?reviewer=ana", Host=f"evil.example:{port}")
+        assert status == 421
+        cross_site = {"Origin": "http://evil.example", "Content_Type": "text/plain"}
+        assert request(port, "POST", "/verdicts", vote, **cross_site)[0] == 403
+        assert request(port, "POST", "/verdicts", vote, Content_Type="application/json")[0] == 403  # no token
+        assert request(port, "GET", "/verdicts?reviewer=ana")[0] == 403
+        status, html = request(port, "GET", "/")
+        assert status == 200
+        token = json.loads(embedded(html.decode()))["token"]
+        assert len(token) >= 40
+        good = {"X_Review_Token": token, "Content_Type": "application/json"}
+        assert request(port, "POST", "/verdicts", vote, **{**good, "Content_Type": "text/plain"})[0] == 415
+        assert request(port, "POST", "/verdicts", vote, **good, Origin="http://evil.example")[0] == 403
+        assert request(port, "POST", "/verdicts", vote, **good, Sec_Fetch_Site="cross-site")[0] == 403
+        assert request(port, "POST", "/verdicts", vote, **{**good, "X_Review_Token": "é" + token})[0] == 403
+        assert not (inputs / "review" / "verdicts.jsonl").exists()  # nothing refused was stored
+        origin = f"http://127.0.0.1:{port}"
+        assert request(port, "POST", "/verdicts", vote, **good, Origin=origin)[0] == 201
+        status, mine = request(port, "GET", "/verdicts?reviewer=mallory", X_Review_Token=token)
+        assert status == 200 and list(json.loads(mine)) == [item["id"]]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_forged_or_broken_verdict_lines_stop_aggregate_naming_file_and_line(inputs):
+    data, _ = export(inputs)
+    ab = next(i["id"] for i in data["items"] if i["kind"] == "ab")
+    sample = next(i["id"] for i in data["items"] if i["kind"] == "sample")
+    good = {"reviewer": "ana", "item": ab, "verdict": "tie"}
+    write_jsonl(
+        inputs / "review" / "verdicts-ana.jsonl",
+        [
+            good,
+            {**good, "verdict": "finetuned"},  # names the model: would skip the blinding
+            {"reviewer": "ana", "item": ab},  # no verdict
+            {**good, "item": sample},  # a sample item has ok/bad only
+            {**good, "item": "ab-9999"},
+            {**good, "reviewer": ""},
+        ],
+    )
+    with pytest.raises(UserError) as e:
+        review.aggregate(inputs / "review", inputs / "review.json")
+    message = str(e.value)
+    assert "5 verdict line(s)" in message and "verdicts-ana.jsonl:1" not in message
+    assert "verdicts-ana.jsonl:2: verdict: 'finetuned' is not one of a, b, tie, both_bad" in message
+    assert (
+        "verdicts-ana.jsonl:3: verdict: None" in message and "verdicts-ana.jsonl:4: verdict: 'tie'" in message
+    )
+    assert "verdicts-ana.jsonl:5: item: 'ab-9999'" in message and "verdicts-ana.jsonl:6: reviewer" in message
+    assert not (inputs / "review.json").exists()
+
+
 @pytest.fixture
 def browser():
     if CHROMIUM is None:
@@ -281,3 +388,23 @@ def test_the_page_works_from_a_file_and_downloads_the_verdicts(inputs, browser):
     assert (line["reviewer"], line["item"], line["verdict"]) == ("cy", first, verdict)
     r = review.aggregate(inputs / "review", inputs / "review.json")  # downloaded files count too
     assert r["reviewers"] == ["cy"]
+
+
+@pytest.mark.slow
+def test_hostile_texts_show_as_text_and_leave_the_page_working(tmp_path, browser):
+    sheet = hostile_sheet()
+    (tmp_path / "review.html").write_text(server.page(sheet), encoding="utf-8")
+    page = browser.new_context().new_page()
+    page.goto((tmp_path / "review.html").as_uri())
+    page.fill("#reviewer", "cy")
+    page.press("#reviewer", "Tab")
+    ready(page)
+    assert page.title() == "Review" and page.text_content("#progress") == f"judged 0 of {len(sheet['items'])}"
+    by_id = {i["id"]: i for i in sheet["items"]}
+    for _ in sheet["items"]:
+        item = by_id[page.get_attribute("#item", "data-item-id")]
+        texts = page.locator("#item .block").all_text_contents()
+        if item["kind"] == "ab":
+            assert texts[0] == "request" + item["request"] and texts[2] == "answer A" + item["a"]
+        assert page.locator("#item script").count() == 0
+        page.click("#next")

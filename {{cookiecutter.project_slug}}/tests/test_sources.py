@@ -1,11 +1,18 @@
 """Every input file under data/raw is read, or the stage stops naming it: never skipped silently."""
 
+import errno
 import gzip
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.curate import main
+from {{ cookiecutter.package_name }}.data import jsonl
 from {{ cookiecutter.package_name }}.data.sources import (
     InputError,
     Tally,
@@ -106,3 +113,105 @@ def test_lines_split_at_newline_only(tmp_path, make_chat):
     items = list(read_items(path, tally))
     assert [(number, json.loads(raw)) for _, _, number, raw in items] == [(1, row), (3, row)]
     assert tally.records == 2 and tally.blank_lines == 1
+
+
+def test_rows_behind_symbolic_links_are_read(tmp_path, make_chat):
+    raw, elsewhere = tmp_path / "raw", tmp_path / "elsewhere"
+    (elsewhere / "more").mkdir(parents=True)
+    raw.mkdir()
+    (raw / "own.jsonl").write_text(json.dumps(make_chat("q0", "a")) + "\n")
+    (elsewhere / "more" / "linked.jsonl").write_text(json.dumps(make_chat("q1", "a")) + "\n")
+    (elsewhere / "one.ndjson").write_text(json.dumps(make_chat("q2", "a")) + "\n")
+    (raw / "shared").symlink_to(elsewhere / "more", target_is_directory=True)
+    (raw / "one.ndjson").symlink_to(elsewhere / "one.ndjson")
+    tally = Tally()
+    assert len(list(read_items(raw, tally))) == 3 == count_items(raw)
+    assert [os.path.relpath(f, raw) for f in tally.files] == [
+        "one.ndjson",
+        "own.jsonl",
+        "shared/linked.jsonl",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "message"),
+    [
+        ("gone.jsonl", "missing.jsonl", r"gone.jsonl: a symbolic link to .*missing.jsonl that leads nowhere"),
+        ("self", "self", r"self: a symbolic link to .*self that leads nowhere \(broken or a loop\)"),
+        ("up", ".", r"up: leads to .*raw, which is read already \(a link loop"),
+    ],
+)
+def test_a_link_that_leads_nowhere_or_back_stops_the_stage_naming_it(
+    tmp_path, make_chat, name, target, message
+):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "ok.jsonl").write_text(json.dumps(make_chat("q", "a")) + "\n")
+    (raw / name).symlink_to(target)
+    with pytest.raises(InputError, match=message):
+        main(CurateParams(), raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
+
+
+# curate under a 20 kB file-size limit: a write past it fails as it would on a full disk.
+LIMITED = """
+import resource, runpy, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+sys.argv = ["curate", *sys.argv[1:]]
+runpy.run_module("{{ cookiecutter.package_name }}.curate", run_name="__main__")
+"""
+
+
+def test_a_failed_write_leaves_no_half_output_and_names_the_path(tmp_path, make_chat):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    rows = [{"id": f"r{i}", **make_chat(f"question {i} " + "x" * 200, f"answer {i}")} for i in range(300)]
+    (raw / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = [
+        str(raw),
+        "--out",
+        str(out),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    cmd = [sys.executable, "-c", LIMITED, *args, "--params", str(root / "params.yaml")]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"curate: {out / 'curated.jsonl'}: cannot be written, OSError: File too large")
+    assert sorted(p.name for p in out.iterdir()) == []  # no partial curated.jsonl, no temporary file
+
+
+def test_a_full_disk_says_which_path_and_how_much_it_needed(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "curated.jsonl"
+    target.write_text("the previous run\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(jsonl.os, "fsync", full)
+    with pytest.raises(jsonl.OutputError) as e:
+        jsonl.write_jsonl(target, [{"text": "x" * 100}] * 10)
+    assert str(e.value).startswith(f"{target}: cannot be written, no space left (No space left on device): ")
+    assert "needs at least 1,130 bytes" in str(e.value) and "bytes free on its device" in str(e.value)
+    assert target.read_text() == "the previous run\n" and [p.name for p in tmp_path.iterdir()] == [
+        target.name
+    ]
+    with pytest.raises(SystemExit), errors.reported("train"):  # any other writer: one line, no traceback
+        raise OSError(errno.EDQUOT, "Disk quota exceeded", "models/adapter/model.safetensors")
+    assert capsys.readouterr().err == (
+        "train: models/adapter/model.safetensors: cannot be written, no space left on its device "
+        "(Disk quota exceeded)\n"
+    )
+
+
+def test_the_line_reader_takes_one_file_and_leaves_folders_to_the_sources_reader(tmp_path):
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    with pytest.raises(
+        errors.UserError, match="a directory where one file was expected; data folders go through"
+    ):
+        list(jsonl.read_lines(tmp_path))

@@ -141,3 +141,13 @@ def test_no_rows_at_all_points_back_to_curate(tmp_path):
     src.write_text("")
     with pytest.raises(UserError, match=r"curated.jsonl: no rows to split; see metrics/curate.json"):
         main(SplitParams(), src, tmp_path / "out", tmp_path / "m.json")
+
+
+def test_a_meta_that_is_not_an_object_is_named_with_its_line(tmp_path, make_chat):
+    src = tmp_path / "curated.jsonl"
+    good = rows(make_chat, per_bucket=2)
+    src.write_text(
+        "\n".join(json.dumps(r) for r in [*good, {**good[0], "id": "odd", "meta": "bucket=x"}]) + "\n"
+    )
+    with pytest.raises(UserError, match=r"curated.jsonl:5: field 'meta' must be an object, got str"):
+        main(SplitParams(), src, tmp_path / "out", tmp_path / "m.json")

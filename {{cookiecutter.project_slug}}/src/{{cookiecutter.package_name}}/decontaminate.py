@@ -110,7 +110,7 @@ def main(
     preferences: Path | None = None,
 ) -> dict:
     start = time.time()
-    with JsonlWriter(out / "rejected.jsonl") as rejected_file:
+    with JsonlWriter(out / "rejected.jsonl", keep_on_error=True) as rejected_file:
         index, sets = build_index(p, against + [Path(b) for b in p.benchmarks], rejected_file)
         inputs = {name: split / f"{name}.jsonl" for name in TRAINABLE}
         if preferences is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .data.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from .errors import UserError, reported
+from .evals.checks import CheckError, check_refusal_patterns
 from .evals.gating import check_gate, tolerated
 from .evals.scoring import judged
 from .evals.sets import eval_paths, read_sets
@@ -79,6 +80,10 @@ def main(
     """`answers`: the folders the baseline and generate stages wrote; `answer_metrics`: their
     metrics files (few-shot use, consistency, seconds), carried into the report."""
     start = time.time()
+    try:
+        check_refusal_patterns(p.refusal_patterns)
+    except CheckError as e:
+        raise UserError(str(e)) from None
     items, rejected, inputs = read_sets(sets, p)
     if p.judge.enabled:
         from .evals import modeljudge

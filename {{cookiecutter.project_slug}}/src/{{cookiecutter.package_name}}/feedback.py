@@ -3,11 +3,12 @@
     python -m PACKAGE.feedback data/feedback --golden data/golden --out reports/feedback \
         --metrics metrics/feedback.json [--monitoring releases/v1.0.0.monitoring.yaml]
 
-Intake, `data/feedback/*.jsonl` under DVC, one production exchange per line (README, "After launch"):
+Intake, `data/feedback/` under DVC, read as curate reads data/raw (data/sources.py: JSON Lines, JSON,
+gzip, Parquet; any other file stops it), one production exchange per record (README, "After launch"):
 `{"id", "at"?, "model_version"?, "messages": [...the prompt...], "answer", "verdict": "good"|"bad",
 "correction"?, "meta": {"bucket", "knowledge_point", "risk"}?}`. Each line gets the checks curate
 gives training rows: the conversation contract (data/chat.py), normalised text, the PII policy
-of `curate.pii` (data/pii.py). Malformed lines go to `rejected.jsonl` with file:line and reason.
+of `curate.pii` (data/pii.py). Malformed records go to `rejected.jsonl` with file:line and reason.
 A bad answer with a correction becomes a golden candidate (prompt + corrected answer) and a
 preference pair (chosen: the correction, rejected: the production answer); one without a
 correction goes to `to_label.jsonl` for a person to answer. Prompts already in the golden set,
@@ -30,8 +31,9 @@ import yaml
 
 from .data.chat import check_conversation, normalize_content
 from .data.dedup import prompt_key
-from .data.jsonl import JsonlError, parse, read_lines, write_json, write_jsonl
+from .data.jsonl import JsonlError, parse, write_json, write_jsonl
 from .data.pii import apply_policy
+from .data.sources import Tally, read_items, where
 from .errors import UserError, reported
 from .evals.items import load_items
 from .params import curate as params_mod
@@ -94,15 +96,18 @@ def _clean(row: dict, pii: params_mod.PiiParams) -> tuple[dict | None, Counter]:
     return out, found
 
 
-def read_feedback(path: Path, pii: params_mod.PiiParams) -> tuple[list[dict], list[dict], Counter]:
-    """(good rows, rejected lines with file:line and reason, PII findings by type)."""
+def read_feedback(
+    path: Path, pii: params_mod.PiiParams, tally: Tally | None = None
+) -> tuple[list[dict], list[dict], Counter]:
+    """(good rows, rejected records with file:line and reason, PII findings by type)."""
     rows, rejected, ids, found = [], [], set(), Counter()
-    for file, number, raw in read_lines(path):
+    for item in read_items(path, tally if tally is not None else Tally()):
+        file, unit, number, raw = item
         try:
-            row = parse(f"{file}:{number}", raw)
+            row = parse(where(item), raw)
             problem = check_record(row)
         except JsonlError as e:
-            row, problem = None, ("invalid_json", str(e).split(": ", 1)[1])
+            row, problem = None, ("invalid_json", str(e).removeprefix(f"{where(item)}: "))
         if problem is None and row["id"] in ids:
             problem = ("duplicate_id", f"id {row['id']!r} is used by an earlier line")
         if problem is None:
@@ -113,7 +118,7 @@ def read_feedback(path: Path, pii: params_mod.PiiParams) -> tuple[list[dict], li
         if problem:
             text = raw.decode("utf-8", "replace")
             rejected.append(
-                {"file": file, "line": number, "reason": problem[0], "message": problem[1], "raw": text}
+                {"file": file, unit: number, "reason": problem[0], "message": problem[1], "raw": text}
             )
             continue
         ids.add(row["id"])
@@ -161,11 +166,14 @@ def main(
     spec: dict | None,
 ) -> dict:
     known, golden_counts = golden_prompts(golden)
-    rows, rejected, pii_found = read_feedback(feedback, pii)
+    tally = Tally()
+    rows, rejected, pii_found = read_feedback(feedback, pii, tally)
     made, left_out = candidates(rows, known)
     for name, data in [*made.items(), ("rejected", rejected)]:
         write_jsonl(out / f"{name}.jsonl", data)
     report = {
+        "files": tally.files,
+        "files_ignored": tally.ignored,
         "rows_in": len(rows) + len(rejected),
         "rejected_by_reason": dict(sorted(Counter(r["reason"] for r in rejected).items())),
         "pii_found_by_type": dict(sorted(pii_found.items())),

@@ -144,6 +144,7 @@ def create(model: str, version: str, push: bool, signed_off_by: str | None) -> d
     review = signoff(p, signed_off_by)
     versions = released_versions(model)
     found = audit.problems(committed=committed_log(f"{model}@{versions[-1]}") if versions else None)
+    found = found or audit.git_problems()
     if found:
         raise ReleaseError(found[0])
     if push:  # data first: a pushed tag must never name data the remote lacks
@@ -151,7 +152,7 @@ def create(model: str, version: str, push: bool, signed_off_by: str | None) -> d
     record = lineage(model, version, evaluate, review)
     files = write_release(record, evaluate, p, versions[-1] if versions else None)
     git("add", *map(str, files))
-    git("commit", "--quiet", "--message", f"Release {model} {version}")
+    git("commit", "--quiet", "--message", audit.message(f"Release {model} {version}"))
     run(["gto", "register", model, "--version", version], "tagging the version")
     return record
 

@@ -23,7 +23,7 @@ import datetime
 import json
 from pathlib import Path
 
-from .data.jsonl import read_jsonl, write_json
+from .data.jsonl import read_jsonl, read_records, write_json
 from .errors import UserError, reported
 from .human import agreement, server, sheet
 from .params import review as params_mod
@@ -67,9 +67,27 @@ def export(
     return data
 
 
-def read_verdicts(review_dir: Path) -> list[dict]:
-    """Every verdicts*.jsonl: the server's file and pages downloaded by offline reviewers."""
-    return [v for f in sorted(review_dir.glob("verdicts*.jsonl")) for v in read_jsonl(f)]
+def read_verdicts(review_dir: Path, items: dict[str, dict]) -> list[dict]:
+    """Every verdicts*.jsonl: the server's file and pages downloaded by offline reviewers.
+
+    Each line is checked as the server checks a post (a downloaded file is anyone's text): a verdict
+    that is not one of the item's choices, such as "finetuned", would skip the blinding. Any bad
+    line stops aggregate, naming file:line, since a win rate over the rest would hide it.
+    """
+    verdicts, problems = [], []
+    for file in sorted(review_dir.glob("verdicts*.jsonl")):
+        for where, row in read_records(file):
+            _, problem = server.check_verdict(row, items)
+            if problem:
+                problems.append(f"{where}: {problem}")
+            else:
+                verdicts.append({**row, "reviewer": row["reviewer"].strip()})
+    if problems:
+        shown = "\n  ".join(problems[:10]) + (
+            f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
+        raise UserError(f"{len(problems)} verdict line(s) are not valid; fix or remove them:\n  {shown}")
+    return verdicts
 
 
 def aggregate(review_dir: Path, metrics: Path) -> dict:
@@ -78,7 +96,7 @@ def aggregate(review_dir: Path, metrics: Path) -> dict:
         key = json.loads((review_dir / "key.json").read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise UserError(f"{e.filename}: missing; run `make review` (review export) first") from None
-    verdicts = read_verdicts(review_dir)
+    verdicts = read_verdicts(review_dir, {item["id"]: item for item in data["items"]})
     if not verdicts:
         raise UserError(f"{review_dir}: no verdicts*.jsonl yet; nobody has reviewed this sheet")
     report = agreement.aggregate(data, key, verdicts)

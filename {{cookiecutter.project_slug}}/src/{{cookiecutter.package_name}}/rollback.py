@@ -40,6 +40,11 @@ def restore(model: str, version: str) -> None:
 
 
 def main(version: str, stage: str | None, reason: str = "", push: bool = False) -> dict:
+    if push and git("rev-parse", "--abbrev-ref", "HEAD") == "HEAD":  # a CI checkout of a commit
+        raise ReleaseError(
+            "--push from a detached HEAD would push a branch named HEAD: check out the branch to roll "
+            "back on first (git switch main), or leave out --push and push by hand"
+        )
     if not VERSION.fullmatch(version):
         raise ReleaseError(f"version {version!r} is not valid: expected semantic version like v1.2.0")
     model = artifact_name()
@@ -48,7 +53,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
         raise ReleaseError(f"{model}@{version} is not a release; released: {', '.join(released) or 'none'}")
     if git("status", "--porcelain"):
         raise ReleaseError("the working tree has uncommitted changes; commit or stash them first")
-    found = audit.problems()
+    found = audit.problems() or audit.git_problems()
     if found:
         raise ReleaseError(found[0])
     before = git("rev-parse", "HEAD")
@@ -72,7 +77,7 @@ def main(version: str, stage: str | None, reason: str = "", push: bool = False) 
         "commit",
         "--quiet",
         "--message",
-        f"Roll back {model} to {version}" + (f": {reason}" if reason else ""),
+        audit.message(f"Roll back {model} to {version}" + (f": {reason}" if reason else "")),
     )
     tags = []
     if stage:

@@ -23,7 +23,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .data.jsonl import read_jsonl, write_json, write_jsonl
+from .data.jsonl import read_records, write_json, write_jsonl
 from .errors import UserError, reported
 from .params import split as params_mod
 
@@ -123,8 +123,19 @@ def check(splits: dict[str, list[dict]], p: params_mod.SplitParams, curated: Pat
             )
 
 
+def read_rows(curated: Path) -> list[dict]:
+    """The curated rows; UserError naming file:line for a `meta` that is not an object."""
+    rows = []
+    for where, row in read_records(curated):
+        if not isinstance(row.get("meta") or {}, dict):
+            got = type(row["meta"]).__name__
+            raise UserError(f"{where}: field 'meta' must be an object, got {got}; curate writes this file")
+        rows.append(row)
+    return rows
+
+
 def main(p: params_mod.SplitParams, curated: Path, out: Path, metrics: Path) -> dict:
-    rows = list(read_jsonl(curated))
+    rows = read_rows(curated)
     splits = pilot(assign(rows, p), p)
     check(splits, p, curated)
     report: dict = {"warnings": small_strata(rows, p), "pilot": p.pilot}

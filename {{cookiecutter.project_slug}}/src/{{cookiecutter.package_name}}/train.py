@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
+from .evals.checks import CheckError, check_refusal_patterns
 from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
 from .params import train as params_mod
@@ -290,6 +291,12 @@ def main(
 
     start = time.time()
     judging = judging or params_mod.Judging()
+    try:
+        check_refusal_patterns(
+            judging.refusal_patterns
+        )  # before the model loads, not at the first evaluation
+    except CheckError as e:
+        raise UserError(str(e)) from None
     name, revision = resolve(base_dir)
     tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     path = loss_paths.choose(tokenizer, bool(p.sft.get("assistant_only_loss", False)))

@@ -6,12 +6,21 @@ treat as line breaks. `loads` is the one decoding rule: standard JSON only, so t
 Infinity constants that Python's `json` accepts by default are refused, as they are by every
 other JSON reader. `dumps` is the one encoding rule (sorted keys, UTF-8 as is, no NaN), so equal
 data gives byte-identical files. Standard library only: the demo data generator runs before install.
+
+Every output is written to a hidden temporary file beside it (`.name.<pid>.tmp`, which the readers
+ignore) and renamed over the path only when complete: a full disk, a crash or an error in the stage
+never leaves half a file where a whole one is expected. A write that fails raises `OutputError`
+naming the path, the bytes it needed at least and the space left on its device.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import json
+import os
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,6 +37,10 @@ class JsonlError(UserError, ValueError):
 
 class MissingInput(UserError, FileNotFoundError):
     """An input path that does not exist, or a directory without the files a stage reads."""
+
+
+class OutputError(UserError, OSError):
+    """An output that could not be written (a full disk, a quota); the path was left as it was."""
 
 
 def _no_constant(name: str):
@@ -47,13 +60,13 @@ def has_suffix(file: Path, suffixes: tuple[str, ...]) -> bool:
     return file.name.lower().endswith(suffixes)
 
 
-def input_files(path: Path, suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
-    """`path` itself, or every file under the directory `path` with one of `suffixes`, sorted."""
+def input_files(path: Path) -> list[Path]:
+    """[`path`]: one file. A folder of data is read by data/sources.py, the one rule for folders
+    (every kind of data file, links followed, anything else named), never walked here."""
     if path.is_dir():
-        files = sorted(f for f in path.rglob("*") if f.is_file() and has_suffix(f, suffixes))
-        if not files:
-            raise MissingInput(f"{path}: no {' or '.join('*' + s for s in suffixes)} files in this directory")
-        return files
+        raise UserError(
+            f"{path}: a directory where one file was expected; data folders go through data/sources.py"
+        )
     if not path.exists():
         raise MissingInput(f"{path}: no such file or directory")
     return [path]
@@ -65,8 +78,8 @@ def open_binary(file: Path) -> BinaryIO:
 
 
 def read_lines(path: Path, counts: Counter | None = None) -> Iterator[Line]:
-    """Every non-blank line of `path` (a file, maybe gzipped, or a directory of *.jsonl); blank ones
-    are counted. Binary files iterate split at b"\\n" only: the one place lines are cut."""
+    """Every non-blank line of the file `path` (maybe gzipped); blank ones are counted. Binary
+    files iterate split at b"\\n" only: the one place lines are cut."""
     for file in input_files(path):
         with open_binary(file) as f:
             for number, line in enumerate(f, start=1):
@@ -107,30 +120,74 @@ def dumps(row: dict) -> str:
 
 
 class JsonlWriter:
-    """Rows streamed to a file, one `dumps` line each: `with JsonlWriter(path) as out: out.write(row)`."""
+    """Rows streamed to a file, one `dumps` line each: `with JsonlWriter(path) as out: out.write(row)`.
 
-    def __init__(self, path: Path) -> None:
+    The rows go to a temporary file that replaces `path` when the block ends without an error;
+    after an error it is removed and `path` is left as it was. `keep_on_error`: a report of what was
+    rejected, which the error that stops the stage points to, is kept unless writing it failed."""
+
+    def __init__(self, path: Path, keep_on_error: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.rows = path, 0
-        self._file = path.open("w", encoding="utf-8", newline="\n")
+        self.path, self.rows, self.bytes, self.keep_on_error = path, 0, 0, keep_on_error
+        self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._file = self._temp.open("w", encoding="utf-8", newline="\n")
+
+    def write_text(self, text: str) -> None:
+        """Text as it is (write_json's whole document); `write` and `write_line` add one line each."""
+        try:
+            self._file.write(text)
+        except OSError as e:
+            self.discard()
+            raise _output_error(self.path, e, self.bytes + len(text.encode("utf-8"))) from None
+        self.bytes += len(text.encode("utf-8"))
+        self.rows += 1
 
     def write(self, row: dict) -> None:
-        self._file.write(dumps(row) + "\n")
-        self.rows += 1
+        self.write_text(dumps(row) + "\n")
 
     def write_line(self, raw: bytes) -> None:
         """A line read by `read_lines`, unchanged: what a filter keeps stays byte for byte."""
-        self._file.write(raw.decode("utf-8") + "\n")
-        self.rows += 1
+        self.write_text(raw.decode("utf-8") + "\n")
 
     def close(self) -> None:
-        self._file.close()
+        """The file complete: flushed to disk, then renamed over `path`."""
+        if self._file.closed:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._temp, self.path)
+        except OSError as e:
+            self.discard()
+            raise _output_error(self.path, e, self.bytes) from None
+
+    def discard(self) -> None:
+        """The temporary file removed, `path` untouched."""
+        with contextlib.suppress(OSError):  # flushing the buffer fails again on a full disk: removed anyway
+            self._file.close()
+        self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> JsonlWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None or (self.keep_on_error and not issubclass(kind, OSError)):
+            self.close()
+        else:
+            self.discard()
+
+
+def _output_error(path: Path, e: OSError, needed: int) -> OutputError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
+        except OSError:
+            free = "free space unknown"
+        why = f"no space left ({e.strerror}): it needs at least {needed:,} bytes, {free} on its device"
+    else:
+        why = f"{type(e).__name__}: {e.strerror or e}"
+    return OutputError(f"{path}: cannot be written, {why}; the file was left as it was")
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
@@ -141,8 +198,10 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
 
 
 def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    """`data` as indented JSON, written whole or not at all (as JsonlWriter writes)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    with JsonlWriter(path) as out:
+        out.write_text(text)
 
 
 def read_json(path: Path) -> dict:

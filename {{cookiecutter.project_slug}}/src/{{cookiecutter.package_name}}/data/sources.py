@@ -6,8 +6,11 @@ Supported, suffixes in any case: `.jsonl` and `.ndjson` (JSON Lines), `.json` (a
 objects, one object, or JSON Lines), each also gzip-compressed (`.jsonl.gz`), and `.parquet`
 (through pyarrow, which `datasets` installs). Any other file in an input directory stops the
 stage with its name: nothing is skipped silently. Hidden files (`.DS_Store`) are ignored and
-listed in `tally.ignored`. Each record is `raw` JSON bytes, parsed by the caller one record at a
-time, so one bad record never stops the others: a JSON Lines record is a line (`unit` "line",
+listed in `tally.ignored`. Symbolic links are followed, to files and to directories; a link that
+leads nowhere (broken, or a loop) and a directory reached twice stop the stage naming the link.
+Every stage that reads a folder (curate, decontaminate, evaluate, feedback) reads it here.
+Each record is `raw` JSON bytes, parsed by the caller one record at a time, so one bad record
+never stops the others: a JSON Lines record is a line (`unit` "line",
 numbered from 1 like an editor), a JSON array element or a Parquet row is a row (`unit` "row",
 numbered from 0 like a dataframe index).
 """
@@ -15,6 +18,7 @@ numbered from 0 like a dataframe index).
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -74,7 +78,7 @@ def data_files(path: Path, also: tuple[str, ...] = ()) -> tuple[list[Path], list
     if not path.is_dir():
         files, hidden = [path], []
     else:
-        found = sorted(f for f in path.rglob("*") if f.is_file())
+        found = _walk(path)
         hidden = [f for f in found if any(part.startswith(".") for part in f.relative_to(path).parts)]
         files = [f for f in found if f not in hidden]
     unsupported = [str(f) for f in files if not has_suffix(f, SUPPORTED + also)]
@@ -84,6 +88,36 @@ def data_files(path: Path, also: tuple[str, ...] = ()) -> tuple[list[Path], list
             f"{', '.join('*' + s for s in SUPPORTED + also)} (move other files out of {path})"
         )
     return files, hidden
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every file under `root`, sorted, through symbolic links; InputError for what cannot be read."""
+    found, seen, folders = [], {root.resolve()}, [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            raise InputError(f"{folder}: cannot be listed ({e.strerror})") from None
+        for entry in entries:
+            if entry.is_symlink() and not entry.exists():  # exists() is False for a loop too
+                target = os.readlink(entry)
+                raise InputError(
+                    f"{entry}: a symbolic link to {target} that leads nowhere (broken or a loop)"
+                )
+            if entry.is_dir():
+                real = entry.resolve()
+                if real in seen:
+                    raise InputError(
+                        f"{entry}: leads to {real}, which is read already (a link loop or a second link)"
+                    )
+                seen.add(real)
+                folders.append(entry)
+            elif entry.is_file():
+                found.append(entry)
+            else:
+                raise InputError(f"{entry}: not a regular file or directory")
+    return sorted(found)
 
 
 def read_items(path: Path, tally: Tally, also: tuple[str, ...] = ()) -> Iterator[Item]:

@@ -19,12 +19,19 @@ waiting for it).
 `judge(check, answer, reference, refusal_patterns)` returns (passed, reason code, detail); the
 detail says what was expected, and a check that crashes on an answer fails it as check_error.
 `parse_check` validates a spec before any model is loaded.
+
+Patterns (regex checks, `evaluate.refusal_patterns`) are written by people and run on model
+output, so a pattern that backtracks, such as `(a+)+$`, could take minutes per answer. They run
+on the `regex` engine (the syntax of `re`) with a time limit per answer, `REGEX_SECONDS`: a
+pattern past it fails that answer as regex_timeout, naming the pattern, and evaluate names the item.
 """
 
 from __future__ import annotations
 
 import json
 import re
+
+import regex
 
 from ..data.jsonl import loads
 from ..data.texts import normalize_answer
@@ -43,6 +50,37 @@ REQUIRED = {"regex": {"pattern"}, "contains": {"value"}, "not_contains": {"value
 
 class CheckError(ValueError):
     """A malformed check spec; the message says which field and what was expected."""
+
+
+REGEX_SECONDS = 0.25  # a sane pattern takes microseconds on an answer; a backtracking one, forever
+
+
+class RegexTimeout(Exception):
+    def __init__(self, name: str, pattern: str) -> None:
+        super().__init__(f"{name} /{pattern}/ ran past {REGEX_SECONDS} s on this answer: it backtracks "
+                         "(nested quantifiers such as (a+)+?); rewrite it")  # fmt: skip
+
+
+def compile_pattern(pattern: str, name: str, flags: int = 0) -> regex.Pattern:
+    """The pattern compiled as `re` reads it, or CheckError naming `name` (the check's field or knob)."""
+    try:
+        return regex.compile(pattern, flags | regex.VERSION0)
+    except regex.error as e:
+        raise CheckError(f"{name} is not a valid regular expression: {e}") from e
+
+
+def search(pattern: str, text: str, name: str, flags: int = 0) -> bool:
+    """Whether the pattern is found in `text` within REGEX_SECONDS, else RegexTimeout."""
+    try:
+        return compile_pattern(pattern, name, flags).search(text, timeout=REGEX_SECONDS) is not None
+    except TimeoutError:
+        raise RegexTimeout(name, pattern) from None
+
+
+def check_refusal_patterns(patterns: list[str]) -> None:
+    """CheckError naming `evaluate.refusal_patterns[i]` when one is not a valid pattern."""
+    for i, pattern in enumerate(patterns):
+        compile_pattern(pattern, f"evaluate.refusal_patterns[{i}]", regex.IGNORECASE)
 
 
 def parse_check(spec: object) -> dict:
@@ -72,10 +110,7 @@ def parse_check(spec: object) -> dict:
         if key in spec and not isinstance(spec[key], expected):
             raise CheckError(f"meta.check.{key} must be a {expected.__name__}, got {spec[key]!r:.200}")
     if kind == "regex":
-        try:
-            re.compile(spec["pattern"])
-        except re.error as e:
-            raise CheckError(f"meta.check.pattern is not a valid regular expression: {e}") from e
+        compile_pattern(spec["pattern"], "meta.check.pattern")
     if kind == "json" and "schema" in spec:
         from jsonschema import Draft202012Validator
         from jsonschema.exceptions import SchemaError
@@ -98,7 +133,9 @@ def _parse_json(answer: str) -> object:
 
 
 def is_refusal(answer: str, patterns: list[str]) -> bool:
-    return any(re.search(p, answer, flags=re.IGNORECASE) for p in patterns)
+    return any(
+        search(p, answer, f"evaluate.refusal_patterns[{i}]", regex.IGNORECASE) for i, p in enumerate(patterns)
+    )
 
 
 Verdict = tuple[bool, str, str]  # (passed, reason code, detail)
@@ -109,6 +146,8 @@ def judge(check: dict, answer: str, reference: str, refusal_patterns: list[str])
     """The verdict on one answer; a check that raises fails the answer instead of the run."""
     try:
         return _judge(check, answer, reference, refusal_patterns)
+    except RegexTimeout as e:
+        return False, "regex_timeout", str(e)
     except Exception as e:  # one item's odd answer must never stop an evaluation
         return False, "check_error", f"the check raised {type(e).__name__}: {str(e)[:200]}"
 
@@ -123,7 +162,7 @@ def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]
     if kind == "refusal":
         return PASS if is_refusal(answer, refusal_patterns) else (False, "no_refusal", "expected a refusal")
     if kind == "regex":
-        found = re.search(check["pattern"], answer) is not None
+        found = search(check["pattern"], answer, "meta.check.pattern")
         return PASS if found else (False, "no_match", f"no match for /{check['pattern']}/")
     if kind in ("contains", "not_contains"):
         found = check["value"] in answer

@@ -50,8 +50,12 @@ def client(jp: params_mod.JudgeParams):
 
 
 def verdict(reply: str) -> str:
-    match = re.search(r"\b(TIE|A|B)\b", reply.upper())
-    return match.group(1) if match else "INVALID"
+    """A, B or TIE when that is the whole reply (case, markdown, quotes and a final period aside,
+    or "Answer A"); anything else is INVALID: in "It is a tie; B is slightly better" the first
+    A-like word is the article, and a judge that argues both ways has given no verdict."""
+    text = re.sub(r"[\s*_`'\".:!()\[\]]+", " ", reply).strip().upper()
+    text = re.sub(r"^(ANSWER|VERDICT) ", "", text)
+    return text if text in ("A", "B", "TIE") else "INVALID"
 
 
 def _ask(judge, jp: params_mod.JudgeParams, content: str) -> str:

@@ -3,6 +3,7 @@ functions."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
 
 from .checks import judge
@@ -52,6 +53,8 @@ def judged(items: list[dict], records: list[dict], refusal_patterns: list[str]) 
             raise KeyError(item["id"])
         reference = item["messages"][-1]["content"]
         passed, reason, detail = judge(item["check"], record["prediction"], reference, refusal_patterns)
+        if reason == "regex_timeout":  # the pattern, not the model, is wrong: say which item to fix
+            print(f"evaluate: {record['model']}/{record['set']} item {item['id']}: {detail}", file=sys.stderr)
         results.append(
             {
                 **{k: record[k] for k in ("model", "set", "id", "request")},

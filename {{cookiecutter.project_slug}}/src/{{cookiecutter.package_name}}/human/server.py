@@ -3,13 +3,20 @@
 Standard library only (`http.server`). Three routes: `GET /` the page with the sheet embedded
 (never the key), `GET /verdicts?reviewer=NAME` what that reviewer has already judged (to resume),
 `POST /verdicts` one verdict, validated against the sheet and appended with a UTC timestamp.
-Bound to the loopback interface: the sheet holds unreleased model output.
+Bound to the loopback interface: the sheet holds unreleased model output. Loopback is not enough on
+its own, since any web page the reviewer has open can send requests there, so every request must
+name this server in `Host` (a DNS-rebound name does not: it cannot read the sheet), the verdict
+routes need the token this server put into its page (`X-Review-Token`, unguessable, new per run),
+and a verdict must be `application/json` from this origin: a cross-site form or `text/plain` post
+is refused before it is read.
 """
 
 from __future__ import annotations
 
 import datetime
+import hmac
 import json
+import secrets
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,13 +28,21 @@ from ..data.jsonl import dumps, read_jsonl
 from .sheet import AB_VERDICTS, SAMPLE_VERDICTS
 
 MAX_NOTE = 2000
+TOKEN_HEADER = "X-Review-Token"
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+# Inside <script>, "<!--", "<script" and "</script" change how the HTML parser reads on; as JSON escapes
+# these characters mean the same to JSON.parse and no text can end or re-open the element.
+SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
-def page(sheet: dict) -> str:
-    """The page with the sheet's items inlined: works from a file too, where it downloads JSONL."""
+def page(sheet: dict, token: str | None = None) -> str:
+    """The page with the sheet's items inlined: works from a file too, where it downloads JSONL.
+
+    `token`: the server's, for the page it serves; a page written to a file has none and posts nothing.
+    """
     template = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
-    public = {"created_at": sheet["created_at"], "items": sheet["items"]}
-    return template.replace("__SHEET__", json.dumps(public, ensure_ascii=False).replace("</", "<\\/"))
+    public = {"created_at": sheet["created_at"], "items": sheet["items"], "token": token}
+    return template.replace("__SHEET__", json.dumps(public, ensure_ascii=False).translate(SCRIPT_SAFE))
 
 
 def check_verdict(body: object, items: dict[str, dict]) -> tuple[dict | None, str]:
@@ -51,7 +66,8 @@ def check_verdict(body: object, items: dict[str, dict]) -> tuple[dict | None, st
 def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     sheet = json.loads((review_dir / "sheet.json").read_text(encoding="utf-8"))
     items = {item["id"]: item for item in sheet["items"]}
-    html = page(sheet).encode("utf-8")
+    token = secrets.token_urlsafe(32)
+    html = page(sheet, token).encode("utf-8")
     verdicts = review_dir / "verdicts.jsonl"
     lock = threading.Lock()
 
@@ -61,14 +77,44 @@ def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> Thr
             self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("X-Frame-Options", "DENY")  # no framing: a page cannot click for the reviewer
+            self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
+            self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()
             self.wfile.write(body)
 
         def _json(self, status: int, data: object) -> None:
             self._send(status, json.dumps(data).encode("utf-8"))
 
+        def _refused(self, route: str) -> bool:
+            """Answers and returns True when the request is not from this server's own page."""
+            port = self.server.server_address[1]
+            names = {*LOOPBACK, host} if host not in ("0.0.0.0", "::", "") else set(LOOPBACK)
+            if self.headers.get("Host", "").lower() not in {f"{n}:{port}" for n in names}:
+                self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": f"Host must be 127.0.0.1:{port}"})
+                return True
+            origin = self.headers.get("Origin")
+            if origin is not None and origin.lower() not in {f"http://{n}:{port}" for n in names}:
+                self._json(HTTPStatus.FORBIDDEN, {"error": f"Origin {origin} is not this server"})
+                return True
+            site = self.headers.get("Sec-Fetch-Site")
+            if route != "/" and site is not None and site != "same-origin":
+                self._json(HTTPStatus.FORBIDDEN, {"error": f"a {site} request"})
+                return True
+            if route != "/" and not hmac.compare_digest(
+                self.headers.get(TOKEN_HEADER, "").encode("latin-1", "replace"), token.encode()
+            ):
+                self._json(
+                    HTTPStatus.FORBIDDEN, {"error": f"{TOKEN_HEADER}: missing or stale; reload the page"}
+                )
+                return True
+            return False
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
+            if self._refused("/" if url.path != "/verdicts" else url.path):
+                return None
             if url.path in ("/", "/index.html"):
                 return self._send(HTTPStatus.OK, html, "text/html")
             if url.path == "/verdicts":
@@ -81,10 +127,17 @@ def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> Thr
         def do_POST(self) -> None:
             if urlparse(self.path).path != "/verdicts":
                 return self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
-            length = int(self.headers.get("Content-Length") or 0)
+            if self._refused("/verdicts"):
+                return None
+            kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                return self._json(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "Content-Type must be application/json"}
+                )
             try:
-                body = json.loads(self.rfile.read(min(length, 64_000)) or b"null")
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(min(max(length, 0), 64_000)) or b"null")
+            except (ValueError, RecursionError):  # a bad length, bytes or JSON
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
             verdict, problem = check_verdict(body, items)
             if verdict is None:
