@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..params import evaluate as params_mod
 
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 
@@ -43,14 +42,6 @@ def prompt_fits(model, tokenizer, max_new_tokens: int) -> Callable[[list[dict]],
         return len(ids) + max_new_tokens <= context
 
     return fits
-
-
-def decoding(p: params_mod.EvaluateParams, sample: bool = False) -> dict:
-    """`generate`'s sampling settings from `evaluate`: greedy unless `do_sample`; `sample` for the
-    consistency runs, at their own temperature."""
-    if sample:
-        return {"do_sample": True, "temperature": p.consistency.temperature}
-    return {"do_sample": p.do_sample, **({"temperature": p.temperature} if p.do_sample else {})}
 
 
 def generate(

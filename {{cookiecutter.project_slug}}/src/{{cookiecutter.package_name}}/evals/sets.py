@@ -23,7 +23,7 @@ from ..errors import UserError
 from ..params import evaluate as params_mod
 from ..progress import Progress
 from .general import probes
-from .generation import decoding, generate
+from .generation import generate
 from .items import load_items
 
 GENERAL = "general"
@@ -76,6 +76,14 @@ def answer_sets(
         if consistency is not None:
             agreement[name] = consistency
     return records, agreement
+
+
+def decoding(p: params_mod.EvaluateParams, sample: bool = False) -> dict:
+    """`generate`'s sampling settings from `evaluate`: greedy unless `do_sample`; `sample` for the
+    consistency runs, at their own temperature."""
+    if sample:
+        return {"do_sample": True, "temperature": p.consistency.temperature}
+    return {"do_sample": p.do_sample, **({"temperature": p.temperature} if p.do_sample else {})}
 
 
 def consistency(
