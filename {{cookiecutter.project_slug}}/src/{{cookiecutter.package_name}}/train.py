@@ -1,17 +1,21 @@
 """Train stage: SFT with TRL's SFTTrainer (LoRA, QLoRA or full), then DPO on preference pairs.
 
     accelerate launch --quiet --config_file configs/accelerate/single.yaml -m PACKAGE.train \
-        --base models/base --data data/decontaminated --out models/trained \
-        --plots plots/train --metrics metrics/train.json
+        --base models/base --data data/decontaminated --replay data/replay/replay.jsonl \
+        --out models/trained --plots plots/train --metrics metrics/train.json
 
 `train.sft`, `train.lora`, `train.quantization` and `train.dpo.config` are `trl.SFTConfig`,
 `peft.LoraConfig`, `transformers.BitsAndBytesConfig` and `trl.DPOConfig` fields, passed through;
 where the stage has to decide a value itself (CPU or GPU, where checkpoints go), it says so when
 that replaces the user's. The loss is on the answers only, through the base model's own chat
-template, whatever it is (see model/loss_paths.py); which way ran is in the metrics. Checkpoints
-go to checkpoints/train every `train.sft.save_steps`; a re-run with the same params, data and base
-resumes from the last one. Curves go to plots/train (dvclive) and to any `report_to` tracker.
-Under `accelerate launch` with several processes, only the main process writes files.
+template, whatever it is (see model/loss_paths.py); which way ran is in the metrics. The rows are
+train.jsonl plus general rows against forgetting (`train.mix`: the replay stage's answers and any
+other source, training/mixing.py). At every evaluation a subset of val is answered and judged as
+evaluate judges it, and the best-scored checkpoint is what the stage saves; training stops early
+when it stops improving (`train.select`, training/selection.py). Checkpoints go to
+checkpoints/train; a re-run with the same params, data and base resumes from the last one. Curves
+(the val pass rate among them) go to plots/train (dvclive) and to any `report_to` tracker. Under
+`accelerate launch` with several processes, only the main process writes files.
 """
 
 from __future__ import annotations
@@ -87,7 +91,10 @@ def conversations(rows: list[dict], path: loss_paths.LossPath, where: str) -> li
         try:
             converted.append(path.to_row(row["messages"]))
         except UserError as e:
-            raise UserError(f"{row.get('meta', {}).get('mixed_from', where)}:{number}: {e}") from None
+            mixed = (row.get("meta") or {}).get("mixed_from")
+            raise UserError(
+                f"{mixed} (a row train.mix drew): {e}" if mixed else f"{where}:{number}: {e}"
+            ) from None
     return converted
 
 
