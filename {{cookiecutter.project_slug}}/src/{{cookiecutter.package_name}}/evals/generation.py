@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 
 
