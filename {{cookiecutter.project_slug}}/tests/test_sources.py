@@ -106,3 +106,20 @@ def test_lines_split_at_newline_only(tmp_path, make_chat):
     items = list(read_items(path, tally))
     assert [(number, json.loads(raw)) for _, _, number, raw in items] == [(1, row), (3, row)]
     assert tally.records == 2 and tally.blank_lines == 1
+
+
+def test_a_whole_json_file_is_read_by_the_one_rule_naming_file_line_and_column(tmp_path):
+    from {{ cookiecutter.package_name }}.data.jsonl import (
+        JsonlError,
+        read_json,
+    )
+
+    good, bad, nan = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "nan.json"
+    good.write_text('{"a": [1, 2]}\n')
+    bad.write_text('{\n  "a": 1,\n  "b": oops\n}\n')
+    nan.write_text('{"loss": NaN}\n')
+    assert read_json(good) == {"a": [1, 2]}
+    with pytest.raises(JsonlError, match=rf"{bad}:3:8: invalid JSON \(Expecting value\)"):
+        read_json(bad)
+    with pytest.raises(JsonlError, match="NaN is not valid JSON"):
+        read_json(nan)
