@@ -30,7 +30,8 @@ MODULES = [
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/scoring",
     "evals/items", "evals/fewshot", "evals/general", "evals/generation", "evals/toolcalls",
     "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
-    "training/__init__", "training/budget", "training/configs", "training/curves", "training/dpo", "training/resume",
+    "training/__init__", "training/budget", "training/configs", "training/curves", "training/dpo",
+    "training/resume",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",
