@@ -148,7 +148,10 @@ def test_library_sections_use_the_library_field_names():
     from transformers import BitsAndBytesConfig
     from trl import DPOConfig, SFTConfig
 
-    from {{ cookiecutter.package_name }}.params.library import config_fields
+    from {{ cookiecutter.package_name }}.params.library import (
+        TRL_MAX_LENGTH,
+        config_fields,
+    )
 
     p = params.load(ROOT / "params.yaml")
     assert set(p.train.sft) <= config_fields(SFTConfig)
@@ -156,6 +159,7 @@ def test_library_sections_use_the_library_field_names():
     assert set(p.train.quantization) <= config_fields(BitsAndBytesConfig)
     assert set(p.train.dpo.config) <= config_fields(DPOConfig)
     assert "bnb_4bit_quant_type" in config_fields(BitsAndBytesConfig)  # not a dataclass: __init__ params
+    assert SFTConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH  # said once, here
 
 
 def test_every_launcher_has_an_accelerate_config():

@@ -34,6 +34,16 @@ def test_the_table_rests_on_known_lora_sizes():
     assert "| Llama-3.1-8B | qlora | 41.9M |" in table
 
 
+def test_make_help_lists_every_target_from_its_comment():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([\w-]+):", makefile, re.M)
+    assert targets == re.findall(r"^([\w-]+):  ## ", makefile, re.M), "a target without a ## comment"
+    listed = subprocess.run(
+        ["make", "-s", "help"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert [line.split()[0] for line in listed.splitlines()] == targets
+
+
 def test_every_make_target_the_docs_mention_exists():
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
     mentioned = {t for doc in DOCS for t in re.findall(r"`make ([\w-]+)", doc.read_text())}

@@ -215,3 +215,20 @@ def test_the_line_reader_takes_one_file_and_leaves_folders_to_the_sources_reader
         errors.UserError, match="a directory where one file was expected; data folders go through"
     ):
         list(jsonl.read_lines(tmp_path))
+
+
+def test_a_whole_json_file_is_read_by_the_one_rule_naming_file_line_and_column(tmp_path):
+    from {{ cookiecutter.package_name }}.data.jsonl import (
+        JsonlError,
+        read_json,
+    )
+
+    good, bad, nan = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "nan.json"
+    good.write_text('{"a": [1, 2]}\n')
+    bad.write_text('{\n  "a": 1,\n  "b": oops\n}\n')
+    nan.write_text('{"loss": NaN}\n')
+    assert read_json(good) == {"a": [1, 2]}
+    with pytest.raises(JsonlError, match=rf"{bad}:3:8: invalid JSON \(Expecting value\)"):
+        read_json(bad)
+    with pytest.raises(JsonlError, match="NaN is not valid JSON"):
+        read_json(nan)

@@ -15,11 +15,10 @@ training, and how many days that is at `cost.requests_per_day`. Every assumption
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from .data.jsonl import write_json
+from .data.jsonl import read_json, write_json
 from .errors import UserError, reported
 from .params import cost as params_mod
 
@@ -55,7 +54,7 @@ def break_even(training_usd: float, saving_per_request: float, per_day: float) -
 
 def main(p: params_mod.CostParams, train_metrics: Path, metrics: Path) -> dict:
     try:
-        train = json.loads(train_metrics.read_text(encoding="utf-8"))
+        train = read_json(train_metrics)
     except FileNotFoundError:
         raise UserError(f"{train_metrics}: no train metrics; run the train stage first") from None
     hours, source = training_hours(train, p)

@@ -91,6 +91,8 @@ def main(
         modeljudge.client(p.judge)  # no openai client: say so before anything else
     report, predictions = judge_all(items, read_answers(answers), p)
     for file in answer_metrics:
+        if not file.exists():
+            raise UserError(f"{file}: no such file; the baseline and generate stages write it (dvc repro)")
         stage = read_json(file)
         if "fewshot" in stage:
             report["fewshot"] = stage["fewshot"]

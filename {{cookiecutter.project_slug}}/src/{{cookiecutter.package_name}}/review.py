@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 from pathlib import Path
 
-from .data.jsonl import read_jsonl, read_records, write_json
+from .data.jsonl import read_json, read_jsonl, read_records, write_json
 from .errors import UserError, reported
 from .human import agreement, server, sheet
 from .params import review as params_mod
@@ -40,7 +39,7 @@ def export(
     digest = predictions_sha256(predictions)
     old = out / "sheet.json"
     if old.exists() and not force:
-        previous = json.loads(old.read_text(encoding="utf-8"))
+        previous = read_json(old)
         if previous["predictions_sha256"] == digest:
             return previous  # the same model's answers: reviewers carry on where they stopped
         if any(out.glob("verdicts*.jsonl")):
@@ -92,8 +91,8 @@ def read_verdicts(review_dir: Path, items: dict[str, dict]) -> list[dict]:
 
 def aggregate(review_dir: Path, metrics: Path) -> dict:
     try:
-        data = json.loads((review_dir / "sheet.json").read_text(encoding="utf-8"))
-        key = json.loads((review_dir / "key.json").read_text(encoding="utf-8"))
+        data = read_json(review_dir / "sheet.json")
+        key = read_json(review_dir / "key.json")
     except FileNotFoundError as e:
         raise UserError(f"{e.filename}: missing; run `make review` (review export) first") from None
     verdicts = read_verdicts(review_dir, {item["id"]: item for item in data["items"]})

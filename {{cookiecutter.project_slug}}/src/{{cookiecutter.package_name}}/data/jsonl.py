@@ -102,6 +102,18 @@ def parse(where: str, raw: bytes | str) -> dict:
     return row
 
 
+def read_json(path: Path):
+    """A whole JSON file (metrics, a sheet, a model config) by the same rule as every line:
+    standard JSON only, and JsonlError naming file:line:column; a missing file raises
+    FileNotFoundError for the caller to say which stage makes it."""
+    try:
+        return loads(path.read_bytes())
+    except json.JSONDecodeError as e:
+        raise JsonlError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from None
+    except (ValueError, RecursionError) as e:
+        raise JsonlError(f"{path}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
+
+
 def read_records(path: Path) -> Iterator[tuple[str, dict]]:
     """("file:line", row) for every row of files the pipeline wrote; a bad line raises JsonlError."""
     for file, number, raw in read_lines(path):
@@ -202,16 +214,3 @@ def write_json(path: Path, data: dict) -> None:
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     with JsonlWriter(path) as out:
         out.write_text(text)
-
-
-def read_json(path: Path) -> dict:
-    """A JSON object file (a stage's metrics), standard JSON only; MissingInput or JsonlError naming it."""
-    try:
-        data = loads(path.read_bytes())
-    except FileNotFoundError:
-        raise MissingInput(f"{path}: no such file") from None
-    except ValueError as e:
-        raise JsonlError(f"{path}: not valid JSON ({str(e)[:120]})") from None
-    if not isinstance(data, dict):
-        raise JsonlError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from ..data.jsonl import dumps, read_jsonl
+from ..data.jsonl import dumps, read_json, read_jsonl
 from .sheet import AB_VERDICTS, SAMPLE_VERDICTS
 
 MAX_NOTE = 2000
@@ -64,7 +64,7 @@ def check_verdict(body: object, items: dict[str, dict]) -> tuple[dict | None, st
 
 
 def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    sheet = json.loads((review_dir / "sheet.json").read_text(encoding="utf-8"))
+    sheet = read_json(review_dir / "sheet.json")
     items = {item["id"]: item for item in sheet["items"]}
     token = secrets.token_urlsafe(32)
     html = page(sheet, token).encode("utf-8")

@@ -20,6 +20,7 @@ import json
 import time
 from pathlib import Path
 
+from ..data.jsonl import read_json
 from ..errors import UserError
 
 PROBE = [{"role": "user", "content": "Is port 22 open on 10.0.0.1? Answer briefly."}]
@@ -147,7 +148,7 @@ def convert(gguf: Path, out: Path) -> dict:
 
 def _drop_load_flags(path: Path) -> None:
     """Loading from a local path records flags (is_local, ...) that must not travel with the model."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path)
     for key in ("is_local", "local_files_only"):
         data.pop(key, None)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .library import TRL_MAX_LENGTH
 from .loader import ParamsError, cross_key, load_section
 
 
@@ -85,8 +86,8 @@ def load(path: Path = Path("params.yaml")) -> CurateParams:
 
 def max_length(path: Path = Path("params.yaml")) -> int:
     """The declared cross-key `train.sft.max_length`: rows longer than this in tokens are too long
-    to train on, so curate quarantines them (TRL's default, 1024, when unset)."""
-    n = cross_key(path, "train.sft.max_length", 1024)
+    to train on, so curate quarantines them (TRL's default when unset)."""
+    n = cross_key(path, "train.sft.max_length", TRL_MAX_LENGTH)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParamsError(f"{path}: train.sft.max_length: expected a positive int, got {n!r}")
     return n

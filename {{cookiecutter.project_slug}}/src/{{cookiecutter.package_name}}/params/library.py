@@ -18,6 +18,8 @@ from typing import Any
 
 from .loader import ParamsError
 
+TRL_MAX_LENGTH = 1024  # trl.SFTConfig's max_length default (tests/test_contracts.py keeps them equal)
+
 Forced = dict[str, tuple[Any, str]]  # key: (value, why the stage sets it)
 
 

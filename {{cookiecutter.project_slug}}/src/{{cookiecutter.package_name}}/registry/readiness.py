@@ -11,10 +11,10 @@ consistency of sampled golden answers, and a human review of *this* model's answ
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 from pathlib import Path
 
+from ..data import jsonl
 from ..errors import UserError
 from ..lineage import dvc_lock_outs, git
 from ..params import release as params_mod
@@ -29,7 +29,7 @@ class ReleaseError(UserError):
 
 
 def read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return jsonl.read_json(path) if path.exists() else None
 
 
 def check_tree() -> None:

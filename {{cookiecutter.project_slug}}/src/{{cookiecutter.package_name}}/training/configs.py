@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ..params.library import Forced
+from ..params.library import TRL_MAX_LENGTH, Forced
 
 
 def runtime(cuda: bool) -> Forced:
@@ -24,8 +24,8 @@ def runtime(cuda: bool) -> Forced:
 
 
 def within_context(section: dict, context: int | None) -> Forced:
-    """`max_length` no longer than the base model's context (TRL's default, 1024, included)."""
-    if not context or section.get("max_length", 1024) <= context:
+    """`max_length` no longer than the base model's context (TRL's default included)."""
+    if not context or section.get("max_length", TRL_MAX_LENGTH) <= context:
         return {}
     return {"max_length": (context, f"the base model's context is {context} tokens")}
 

@@ -14,6 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
+from ..data.jsonl import read_json
+
 
 def fingerprint(params: dict, files: list[Path], base_revision: str) -> str:
     """What a checkpoint was made from: resuming from any other run would be silently wrong."""
@@ -37,7 +39,7 @@ def checkpoint_state(checkpoint: str | None) -> dict:
     """global_step and num_input_tokens_seen of the checkpoint a run resumed from (zeros if none)."""
     if not checkpoint:
         return {"global_step": 0, "num_input_tokens_seen": 0}
-    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+    state = read_json(Path(checkpoint) / "trainer_state.json")
     return {k: state.get(k, 0) for k in ("global_step", "num_input_tokens_seen")}
 
 
