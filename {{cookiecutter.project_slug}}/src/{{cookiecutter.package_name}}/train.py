@@ -293,7 +293,7 @@ def main(
     from peft import LoraConfig
     from transformers import AutoConfig, AutoTokenizer
 
-    from .evals.evalset import load_items
+    from .evals.items import load_items
     from .training.curves import Curves
 
     start = time.time()
