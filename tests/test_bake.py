@@ -21,7 +21,7 @@ MODULES = [
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
     "params/split", "params/decontaminate", "params/train", "params/merge", "params/evaluate", "params/cost",
     "params/review", "params/release", "params/library", "params/replay",
-    "views/__init__", "views/charts", "views/comment", "views/linear", "views/tables",
+    "views/__init__", "views/charts", "views/comment", "views/tables",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
     "registry/workspace",
     "human/__init__", "human/agreement", "human/server", "human/sheet",
