@@ -13,7 +13,7 @@ import yaml
 from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare, release, rollback
 from {{ cookiecutter.package_name }}.registry import audit, cards, workspace
-from {{ cookiecutter.package_name }}.views.tables import comparison_table
+from {{ cookiecutter.package_name }}.views.tables import comparison_table, evaluation_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def full_evaluation() -> dict:
 
 def test_the_model_card_shows_the_tables_of_the_evaluation_report():
     metrics = full_evaluation()
-    tables = cards.results_tables(metrics)
+    tables = evaluation_tables(metrics)
     assert tables.startswith("Baselines: the base model as it is, and with 6 solved train-split examples")
     for table in (comparison_table(metrics, s, g, t) for s in ("golden", "test")
                   for g, t in (("by_bucket", "bucket"), ("by_risk", "risk tier"))):  # fmt: skip
@@ -124,7 +124,21 @@ def test_the_model_card_shows_the_tables_of_the_evaluation_report():
     assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in tables
     assert "| tool_use | 10 | 0.20 | 0.50 | 0.90 | +0.40 |" in tables
     del metrics["base_prompted"], metrics["fewshot"]  # evaluate.prompted.enabled: false
-    assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in cards.results_tables(metrics)
+    assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in evaluation_tables(metrics)
+
+
+def test_the_merged_model_card_is_a_hub_card_with_its_base_and_lineage():
+    from huggingface_hub import ModelCard
+
+    info = {"method": "lora", "dtype": "float32", "results": {"train_loss": 1.25, "eval_loss": 1.5}}
+    report = {"merged": {"max_rel_diff": 1e-6, "top1_agreement": 1.0}, "rtol": 1e-4}
+    base = {"model": "Qwen/Qwen2.5-0.5B-Instruct", "revision": "abc123"}
+    card = cards.merged_card(info, base, "1a2b3c4", {"models/trained": "d41d8cd9.dir"}, report)
+    data = ModelCard(card).data  # the front matter the Hub reads
+    assert (data.base_model, data.base_model_revision) == ("Qwen/Qwen2.5-0.5B-Instruct", "abc123")
+    assert data.tags == ["fine-tuned", "lora"]
+    assert "with **lora**" in card and "| `models/trained` | `d41d8cd9.dir` |" in card
+    assert "mean train loss over the run 1.25, validation loss 1.5" in card  # trainer's train_loss is a mean
 
 
 def dvc_yaml() -> dict:
