@@ -20,7 +20,7 @@ MODULES = [
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
     "params/split", "params/decontaminate", "params/train", "params/merge", "params/evaluate", "params/cost",
-    "params/review", "params/release", "params/library", "params/replay",
+    "params/review", "params/release", "params/library", "params/replay", "params/doc",
     "views/__init__", "views/charts", "views/comment", "views/tables",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
     "registry/workspace",
@@ -49,7 +49,7 @@ EXPECTED_FILES = {
     "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml", "data/replay_prompts.jsonl",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
-    "docs/decide.md", "docs/runbook.md",
+    "docs/decide.md", "docs/runbook.md", "docs/params.md",
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip
