@@ -70,6 +70,6 @@ def test_every_module_the_docs_run_exists():
 def test_the_params_page_is_generated_from_the_help_under_each_field():
     assert params_doc.undocumented() == []  # a knob's help is written once, under its field
     assert (ROOT / "docs" / "params.md").read_text() == params_doc.markdown(), (
-        "docs/params.md is stale: run `python -m {{ cookiecutter.package_name }}.params --doc`"
+        f"docs/params.md is stale: run `python -m {PACKAGE}.params --doc`"
     )
     assert '| `split.group_by` | `"cluster"` | Field whose rows stay in one split:' in params_doc.markdown()

@@ -13,7 +13,8 @@ import yaml
 from conftest import git_dvc_repo, sh
 from {{ cookiecutter.package_name }} import compare, release, rollback
 from {{ cookiecutter.package_name }}.registry import audit, cards, workspace
-from {{ cookiecutter.package_name }}.views.tables import comparison_table, evaluation_tables
+from {{ cookiecutter.package_name }}.views import tables
+from {{ cookiecutter.package_name }}.views.tables import comparison_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,15 +117,15 @@ def full_evaluation() -> dict:
 
 def test_the_model_card_shows_the_tables_of_the_evaluation_report():
     metrics = full_evaluation()
-    tables = evaluation_tables(metrics)
-    assert tables.startswith("Baselines: the base model as it is, and with 6 solved train-split examples")
+    shown = tables.evaluation_tables(metrics)
+    assert shown.startswith("Baselines: the base model as it is, and with 6 solved train-split examples")
     for table in (comparison_table(metrics, s, g, t) for s in ("golden", "test")
                   for g, t in (("by_bucket", "bucket"), ("by_risk", "risk tier"))):  # fmt: skip
-        assert table in tables
-    assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in tables
-    assert "| tool_use | 10 | 0.20 | 0.50 | 0.90 | +0.40 |" in tables
+        assert table in shown
+    assert "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |" in shown
+    assert "| tool_use | 10 | 0.20 | 0.50 | 0.90 | +0.40 |" in shown
     del metrics["base_prompted"], metrics["fewshot"]  # evaluate.prompted.enabled: false
-    assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in evaluation_tables(metrics)
+    assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in tables.evaluation_tables(metrics)
 
 
 def test_the_merged_model_card_is_a_hub_card_with_its_base_and_lineage():
