@@ -20,8 +20,8 @@ MODULES = [
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
     "params/split", "params/decontaminate", "params/train", "params/merge", "params/evaluate", "params/cost",
-    "params/review", "params/release", "params/library", "params/replay",
-    "views/__init__", "views/charts", "views/comment", "views/linear", "views/tables",
+    "params/review", "params/release", "params/library", "params/replay", "params/doc",
+    "views/__init__", "views/charts", "views/comment", "views/tables",
     "registry/__init__", "registry/audit", "registry/cards", "registry/monitoring", "registry/readiness",
     "registry/workspace",
     "human/__init__", "human/agreement", "human/server", "human/sheet",
@@ -40,7 +40,7 @@ TESTS = [
     "test_registry", "test_scoring", "test_split", "test_training",
     "test_judge", "test_reports", "test_hygiene", "test_sources",
     "test_gguf", "test_loss_paths", "test_train_configs",
-    "test_cost", "test_docs", "test_feedback", "test_review",
+    "test_cost", "test_docs", "test_feedback", "test_review", "test_selection",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
@@ -49,7 +49,8 @@ EXPECTED_FILES = {
     "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml", "data/replay_prompts.jsonl",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
-    "docs/decide.md", "docs/runbook.md",
+    *(f"docs/{d}.md" for d in ("decide", "runbook", "params", "quality", "pipeline", "evaluation",
+                                "real-model", "data", "releases")),
     *(f"src/{PACKAGE}/{m}.py" for m in MODULES),
     *(f"tests/{t}.py" for t in TESTS),
 }  # fmt: skip

@@ -120,8 +120,9 @@ def test_every_plot_is_an_svg_next_to_the_report(repo):
         svg = (out / f"{name}.svg").read_text()
         assert svg.startswith("<svg") and f"]({name}.svg)" in report
     loss = (out / "training-loss.svg").read_text()
-    for text in ("train", "eval", "this", "main", f"{MODEL}@v1.0.0", ">step<", ">loss<"):
-        assert text in loss, text  # both series, all three revisions, axis titles
+    shown = (">loss.tsv<", ">eval/loss.tsv<", ">this<", ">main<", f">{MODEL}@v1.0.0<", ">step<", ">loss<")
+    for text in shown:
+        assert text in loss, text  # both files, all three revisions, axis titles
     assert "Every training curve" in report  # dvclive's one-file-per-metric charts, folded
 
 

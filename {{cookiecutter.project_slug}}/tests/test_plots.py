@@ -119,43 +119,44 @@ def test_every_plot_in_dvc_yaml_is_drawn_and_listed(drawn):
     assert primary == {"training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg"}
 
 
-def test_the_loss_chart_tells_train_from_eval_on_real_axes(drawn):
+def test_the_loss_chart_is_dvcs_template_with_train_and_eval_told_apart(drawn):
     chart = drawn[1] / "training-loss.svg"
     assert flat(texts(chart, "role-title-text")) == ["Training loss"]
     assert flat(texts(chart, "role-axis-title")) == ["step", "loss"]
-    assert flat(texts(chart, "role-legend-label")) == ["train", "eval"]
+    assert flat(texts(chart, "role-legend-label")) == ["workspace", "eval/loss.tsv", "loss.tsv"]
     x_ticks, y_ticks = texts(chart, "role-axis-label")
-    assert len(x_ticks) >= 6 and len(y_ticks) >= 4  # the hand-made charts had two numbers per axis
-    assert all(t.isdigit() for t in x_ticks)  # steps are whole numbers
+    assert len(x_ticks) >= 6 and len(y_ticks) >= 4 and all(t.isdigit() for t in x_ticks)
     assert len(texts(chart, "role-axis-grid")) == 2  # grid lines across both axes
-    lines = [
-        p.get("stroke") for p in ET.parse(chart).iter(f"{SVG}path") if p.get("stroke", "").startswith("#")
-    ]
-    assert {"#1f77b4", "#ff7f0e"} <= set(lines)  # train and eval in two colours
+    assert "stroke-dasharray" in chart.read_text()  # train and eval files by dash
 
 
-def test_a_diff_tells_revisions_apart_by_dash(in_project, tmp_path):
+def test_a_diff_tells_revisions_apart_by_colour_under_their_labels(in_project, tmp_path):
     plots.render_all(["HEAD"], tmp_path, labels={"workspace": "this"})
     chart = tmp_path / "training-loss.svg"
-    labels = flat(texts(chart, "role-legend-label"))
-    assert labels[:2] == ["train", "eval"] and set(labels[2:]) == {"HEAD", "this"}
-    assert "stroke-dasharray" in chart.read_text()
+    assert flat(texts(chart, "role-legend-label")) == ["this", "HEAD", "eval/loss.tsv", "loss.tsv"]
+    strokes = {
+        p.get("stroke") for p in ET.parse(chart).iter(f"{SVG}path") if p.get("stroke", "").startswith("#")
+    }
+    assert len(strokes) >= 2  # a colour per revision, the relabelled one kept in DVC's colour scale
+    bars = flat(texts(tmp_path / "evaluate-buckets.svg", "mark-text", "role-mark"))
+    assert bars.count("75%") == 4 and bars.count("50%") == 4  # this run and HEAD, each bar with its value
 
 
-def test_pass_rates_are_percent_bars_per_bucket_and_model(drawn):
+def test_pass_rates_are_percent_bars_from_zero_with_their_values(drawn):
     chart = drawn[1] / "evaluate-buckets.svg"
     assert flat(texts(chart, "role-axis-title")) == ["pass rate", "set/bucket"]
-    assert flat(texts(chart, "role-legend-label")) == ["base", "finetuned"]
-    labels = flat(texts(chart, "role-axis-label"))
-    assert "test/ioc_normalize" in labels and "100%" in labels
+    rates, buckets = texts(chart, "role-axis-label")
+    assert rates[0] == "0%" and rates[-1] == "100%"  # not DVC's axis from the smallest bar
+    assert "test/ioc_normalize (finetuned)" in buckets
     values = flat(texts(chart, "mark-text", "role-mark"))
     assert values.count("75%") == 4 and values.count("0%") == 4  # every bar carries its value
 
 
 def test_the_confusion_matrix_prints_its_counts(drawn):
     chart = drawn[1] / "evaluate-confusion.svg"
-    assert flat(texts(chart, "role-axis-title")) == ["reference answer", "model answer"]
-    assert sorted(flat(texts(chart, "mark-text", "role-mark")), key=int) == ["1", "1", "4", "6"]
+    assert flat(texts(chart, "role-axis-title")) == ["model answer", "reference answer"]
+    # DVC hides the counts behind an unticked checkbox; its empty cells are imputed as 0
+    assert sorted(flat(texts(chart, "mark-text", "role-mark")), key=int) == ["0", "0", "1", "1", "4", "6"]
 
 
 def test_the_interactive_page_loads_nothing_from_the_network(drawn):

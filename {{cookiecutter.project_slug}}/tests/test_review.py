@@ -223,6 +223,9 @@ def test_the_server_answers_only_its_own_page(inputs):
         assert request(port, "POST", "/verdicts", vote, **good, Origin="http://evil.example")[0] == 403
         assert request(port, "POST", "/verdicts", vote, **good, Sec_Fetch_Site="cross-site")[0] == 403
         assert request(port, "POST", "/verdicts", vote, **{**good, "X_Review_Token": "é" + token})[0] == 403
+        nan = vote.replace(b'"mallory"', b"NaN")  # what json.loads takes and aggregate's reader refuses
+        status, answer = request(port, "POST", "/verdicts", nan, **good)
+        assert status == 400 and json.loads(answer) == {"error": "the body is not JSON"}
         assert not (inputs / "review" / "verdicts.jsonl").exists()  # nothing refused was stored
         origin = f"http://127.0.0.1:{port}"
         assert request(port, "POST", "/verdicts", vote, **good, Origin=origin)[0] == 201

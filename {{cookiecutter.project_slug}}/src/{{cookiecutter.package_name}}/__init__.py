@@ -39,8 +39,8 @@ Shared by them:
                    items, reject bad lines), generation (answer and judge), fewshot (the
                    prompted baseline), general (general-skill probes), toolcalls (find and judge
                    tool calls)
-    views/         showing results: tables (evaluate's report and plot rows), charts and linear
-                   (DVC plots to SVG), comment (a report that fits one PR comment)
+    views/         showing results: tables (evaluate's report and plot rows), charts (DVC's
+                   plot specs to SVG), comment (a report that fits one PR comment)
     model/         the base model's side: the embedded tiny model and its chat template,
                    gguf (import), loss_paths (answer-only loss for any chat template),
                    probe (predictions merge must reproduce), quantization (bitsandbytes)

@@ -4,7 +4,7 @@
         --metrics metrics/feedback.json [--monitoring releases/v1.0.0.monitoring.yaml]
 
 Intake, `data/feedback/` under DVC, read as curate reads data/raw (data/sources.py: JSON Lines, JSON,
-gzip, Parquet; any other file stops it), one production exchange per record (README, "After launch"):
+gzip, Parquet; any other file stops it), one production exchange per record (docs/releases.md):
 `{"id", "at"?, "model_version"?, "messages": [...the prompt...], "answer", "verdict": "good"|"bad",
 "correction"?, "meta": {"bucket", "knowledge_point", "risk"}?}`. Each line gets the checks curate
 gives training rows: the conversation contract (data/chat.py), normalised text, the PII policy
@@ -204,7 +204,9 @@ if __name__ == "__main__":
     args = parser.parse_args()
     with reported("feedback"):
         if not args.feedback.exists():
-            raise UserError(f"{args.feedback}: no feedback yet; export production exchanges there (README)")
+            raise UserError(
+                f"{args.feedback}: no feedback yet; export production exchanges there (docs/releases.md)"
+            )
         spec = yaml.safe_load(args.monitoring.read_text(encoding="utf-8")) if args.monitoring else None
         pii = params_mod.load(args.params).pii
         r = main(pii, args.feedback, args.golden, args.out, args.metrics, spec)

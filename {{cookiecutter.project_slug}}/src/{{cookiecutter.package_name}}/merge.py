@@ -12,24 +12,23 @@ tiny model in float32 and a real one in bfloat16: beyond `merge.rtol` (`merge.rt
 16 bits) or below `merge.min_top1_agreement` the stage fails, as it does on non-finite logits or
 on a model that predicts exactly what the base does. A full fine-tune is re-saved and checked
 the same way.
-A model card (README.md) next to the weights records the base model and revision, the code
-commit, the dvc.lock hashes of the data and the adapter, the method, params and results.
+A model card (README.md, from registry/cards.py) next to the weights records the base model and
+revision, the code commit, the dvc.lock hashes of the data and the adapter, the method, params
+and results.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
-
-import yaml
 
 from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import commit_description, dvc_lock_outs, read_base, read_train_info, resolve
 from .model import probe
 from .params import merge as params_mod
+from .registry import cards
 
 
 class MergeError(UserError):
@@ -41,48 +40,6 @@ CHECKS = {  # what merge compares with the trained model's own logits
     "merged": "the merged model",
     "reloaded": "the merged model reloaded from disk",
 }
-
-
-def model_card(info: dict, merge_report: dict) -> str:
-    """Markdown with Hugging Face model-card front matter: where this model came from."""
-    lineage = read_base(Path(info["base_dir"]))
-    rows = "".join(
-        f"| `{path}` | `{md5}` |\n"
-        for path, md5 in dvc_lock_outs().items()
-        if path.startswith(("data", "models"))
-    )
-    results = info.get("results", {})
-    return f"""---
-base_model: {lineage["model"]}
-base_model_revision: {lineage["revision"]}
-library_name: transformers
-tags: [fine-tuned, {info["method"]}]
----
-# Fine-tuned model (merged)
-
-Fine-tuned from **{lineage["model"]}** at revision `{lineage["revision"]}` with **{info["method"]}**,
-trained and merged in **{info["dtype"]}**. Code at commit `{commit_description()}`.
-
-## Lineage (dvc.lock)
-
-| output | md5 |
-|---|---|
-{rows}
-## Training
-
-- final train loss {results.get("train_loss")}, validation loss {results.get("eval_loss")}
-- DPO: {json.dumps(results.get("dpo") or "not run")}
-- merge check: merged logits within {merge_report["merged"]["max_rel_diff"]:.1e} of the trained model's
-  (relative to their scale; tolerance {merge_report["rtol"]}), top-1 agreement
-  {merge_report["merged"]["top1_agreement"]:.3f}
-
-```yaml
-{yaml.safe_dump(info.get("params", {}), sort_keys=False).strip()}
-```
-
-Evaluation per bucket and risk tier: `metrics/evaluate.json` and `reports/evaluate/report.md` of
-the same commit; a released version's full record is `releases/<version>.json`.
-"""
 
 
 def tolerance(p: params_mod.MergeParams, dtype: str) -> float:
@@ -156,7 +113,9 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
         "seconds": round(time.time() - start, 1),
     }
     write_json(metrics, report)
-    (out / "README.md").write_text(model_card(info, report), encoding="utf-8")
+    outs = {path: md5 for path, md5 in dvc_lock_outs().items() if path.startswith(("data", "models"))}
+    card = cards.merged_card(info, read_base(base_dir), commit_description(), outs, report)
+    (out / "README.md").write_text(card, encoding="utf-8")
     for key, what in CHECKS.items():
         if key in report:
             check(what, report[key], p, info["dtype"], trained)

@@ -3,11 +3,11 @@
     python -m PACKAGE.plots [--rev REV ...] [--out reports/plots] [--html]      # `make plots`
 
 `dvc plots show --json` (with --rev: `dvc plots diff REV... workspace --json`) gives each plot's
-data; views/charts.py draws it to OUT/<name>.svg and OUT/index.md lists them. --html also writes
-OUT/index.html, DVC's own interactive page, through an HTML template that carries vega,
-vega-lite and vega-embed inline instead of loading them from a CDN, so it renders with no
-network (a CI artifact, a laptop on a train). The template is vl-convert's JavaScript bundle,
-~0.9 MB: generated into OUT on use, never committed.
+Vega-Lite spec; views/charts.py draws DVC's own spec to OUT/<name>.svg and OUT/index.md lists
+them. --html also writes OUT/index.html, DVC's own interactive page, through an HTML template
+that carries vega, vega-lite and vega-embed inline instead of loading them from a CDN, so it
+renders with no network (a CI artifact, a laptop on a train). The template is vl-convert's
+JavaScript bundle, ~0.9 MB: generated into OUT on use, never committed.
 """
 
 from __future__ import annotations
@@ -75,6 +75,15 @@ def file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower() or "plot"
 
 
+def relabelled(node, labels: dict[str, str], key: str = ""):
+    """`node` with revisions renamed: in each row's `rev` and in the lists DVC's scales sort them by."""
+    if isinstance(node, dict):
+        return {k: relabelled(v, labels, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [relabelled(v, labels, "rev") for v in node]
+    return labels.get(node, node) if key == "rev" and isinstance(node, str) else node
+
+
 def render_all(revs: list[str], out: Path, labels: dict[str, str] | None = None) -> list[Plot]:
     """Draw every plot of `dvc plots show/diff` into OUT; `labels` renames revisions in legends."""
     labels = labels or {}
@@ -84,11 +93,8 @@ def render_all(revs: list[str], out: Path, labels: dict[str, str] | None = None)
         for item in items:
             if item.get("type") != "vega":
                 continue  # image plots are files already
-            spec = item["content"]
-            for row in spec.get("data", {}).get("values", []):
-                row["rev"] = labels.get(row.get("rev"), row.get("rev"))
-            shown = [labels.get(r, r) for r in item.get("revisions", [])]
-            drawn = charts.chart(spec, shown)
+            spec = relabelled(item["content"], labels)
+            drawn = charts.chart(spec)
             file = None
             if drawn is not None:
                 file = f"{file_name(name)}.svg"

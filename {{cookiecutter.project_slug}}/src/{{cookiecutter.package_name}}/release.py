@@ -32,6 +32,7 @@ from .lineage import dvc_lock_outs, git, read_base
 from .params import release as params_mod
 from .registry import audit, cards, monitoring, workspace
 from .registry.readiness import ReleaseError, check_tree, gate_verdict, read_json, signoff
+from .views import tables
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "dvc", "dvclive")
 VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
@@ -109,7 +110,9 @@ def write_release(
     v = record["version"]
     files = [RELEASES / f"{v}{kind}" for kind in (".json", ".md", ".data.md", ".monitoring.yaml")]
     write_json(files[0], record)
-    files[1].write_text(cards.model_card(record, evaluate), encoding="utf-8")
+    files[1].write_text(
+        cards.model_card(record, evaluate, tables.evaluation_tables(evaluate)), encoding="utf-8"
+    )
     data = {
         stage: read_json(Path(f"metrics/{stage}.json")) or {}
         for stage in ("curate", "split", "decontaminate")

@@ -18,7 +18,7 @@ import argparse
 import subprocess
 
 from .errors import reported
-from .lineage import git
+from .lineage import dvc_lock_outs, git
 from .registry import audit, workspace
 from .registry.readiness import ReleaseError, read_json
 from .release import RELEASES, VERSION, artifact_name, git_user, released_versions, run, tag_commit
@@ -34,7 +34,13 @@ def restore(model: str, version: str) -> None:
     checkout = subprocess.run(["dvc", "checkout", "--force"], capture_output=True, text=True)
     if checkout.returncode != 0:  # not in the local cache: fetch what is missing from the remote
         run(["dvc", "pull", "--force"], f"restoring the data and models of {version}")
-    wrong = workspace.mismatches(record["dvc_lock_outs"])
+    restored = dvc_lock_outs()
+    wrong = [
+        f"{path}: {restored.get(path)} in dvc.lock, {md5} in the release record"
+        for path, md5 in record["dvc_lock_outs"].items()
+        if restored.get(path) != md5
+    ]
+    wrong = wrong or workspace.mismatches()
     if wrong:
         raise ReleaseError(f"after checkout the workspace still differs from {version}:\n" + "\n".join(wrong))
 

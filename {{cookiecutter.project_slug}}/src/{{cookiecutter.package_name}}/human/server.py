@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from ..data.jsonl import dumps, read_json, read_jsonl
+from ..data.jsonl import dumps, loads, read_json, read_jsonl
 from .sheet import AB_VERDICTS, SAMPLE_VERDICTS
 
 MAX_NOTE = 2000
@@ -136,8 +136,8 @@ def make_server(review_dir: Path, host: str = "127.0.0.1", port: int = 0) -> Thr
                 )
             try:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(min(max(length, 0), 64_000)) or b"null")
-            except (ValueError, RecursionError):  # a bad length, bytes or JSON
+                body = loads(self.rfile.read(min(max(length, 0), 64_000)) or b"null")
+            except (ValueError, RecursionError):  # a bad length, bytes or JSON (standard: as aggregate reads)
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
             verdict, problem = check_verdict(body, items)
             if verdict is None:

@@ -24,11 +24,13 @@ class CostParams:
     decode_tokens_per_s: float = 1500.0
     """Answer tokens one GPU generates per second, summed over a batch."""
     requests_per_day: int = 20000
+    """Requests the service answers a day: serving cost and break-even scale with it."""
     prompt_tokens: int = 120
     """The request as the fine-tuned model sees it: system prompt and user message."""
     few_shot_tokens: int = 1500
     """What the base model needs on top to do the task: instructions and solved examples."""
     answer_tokens: int = 12
+    """Tokens in a fine-tuned model's answer."""
     base_answer_tokens: int = 40
     """A prompted base model tends to say more than the answer."""
 

@@ -26,9 +26,13 @@ class NearDupParams:
     """Two texts are near-duplicates when the Jaccard similarity of their shingle sets >= threshold."""
 
     threshold: float = 0.8
-    shingle_size: int = 5  # words per shingle
-    num_perm: int = 128  # signature length: the estimate's standard error is ~sqrt(J(1-J)/num_perm)
+    """Estimated Jaccard similarity of word shingles above which two rows are near-duplicates."""
+    shingle_size: int = 5
+    """Words per shingle."""
+    num_perm: int = 128
+    """MinHash signature length: the estimate's standard error is ~sqrt(J(1-J)/num_perm)."""
     seed: int = 0
+    """Seed of the MinHash permutations."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -69,7 +73,9 @@ class CurateParams:
     required_points: Literal["warn", "fail"] = "warn"
     """What a required point of the knowledge-point manifest below its minimum does to the stage."""
     pii: PiiParams = field(default_factory=PiiParams)
+    """Personal data found in rows: what to do and which kinds to look for (data/pii.py)."""
     near_dup: CurateNearDupParams = field(default_factory=CurateNearDupParams)
+    """Near-duplicate rows, by MinHash + LSH on word shingles of the non-system messages."""
 
     def __post_init__(self) -> None:
         for name in ("max_line_bytes", "max_chars", "min_cards_per_point"):

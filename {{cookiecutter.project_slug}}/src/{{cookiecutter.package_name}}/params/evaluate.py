@@ -15,8 +15,11 @@ class GateParams:
     sets: list[str] = field(default_factory=lambda: ["golden", "general"])
     """Eval sets the gate reads; a set with rejected (malformed) items fails it."""
     min_pass_rate: float = 0.0
+    """Lowest pass rate of each set in `sets`."""
     min_pass_rate_by_risk: dict[str, float] = field(default_factory=lambda: {"critical": 1.0})
+    """Lowest pass rate per risk tier, e.g. {critical: 1.0}: every critical behaviour must hold."""
     min_pass_rate_by_bucket: dict[str, float] = field(default_factory=dict)
+    """Lowest pass rate per bucket, e.g. {scan_verdict: 0.9}."""
     min_pass_rate_by_set: dict[str, float] = field(default_factory=dict)
     """A minimum overall pass rate for one eval set, e.g. {test: 0.85}."""
     max_regression_vs_base: float = 0.05
@@ -47,6 +50,7 @@ class ConsistencyParams:
     samples: int = 3
     """Answers sampled per item to measure run-to-run agreement (0 or 1 = off)."""
     temperature: float = 0.7
+    """Sampling temperature of those answers."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,13 @@ class JudgeParams:
     enabled: bool = False
     """Pairwise base-vs-fine-tuned judging through an OpenAI-compatible chat endpoint."""
     base_url: str = "http://127.0.0.1:8000/v1"
+    """The OpenAI-compatible endpoint of the judge model."""
     model: str = "judge"
+    """The judge's model name at that endpoint."""
     api_key_env: str = "JUDGE_API_KEY"
     """Name of the environment variable holding the key; the key itself never goes in a file."""
     sets: list[str] = field(default_factory=lambda: ["golden"])
+    """Eval sets whose answers the judge compares, base vs fine-tuned."""
     timeout_s: float = 30.0
     """Per request; a judge that does not answer is recorded as judge.error, the evaluation stays."""
     max_retries: int = 2
@@ -69,12 +76,14 @@ class PromptedParams:
     """The prompted baseline: the base model shown solved training examples before each item."""
 
     enabled: bool = True
+    """Evaluate the base model with solved examples too: the baseline fine-tuning must beat."""
     shots: int = 2
     """Examples per bucket from the train split, as earlier user/assistant turns (fewer when the
     prompt would not fit the model's context)."""
     instruction: str = ""
     """Appended to the system prompt of the prompted baseline, e.g. the answer format."""
     seed: int = 0
+    """Seed of the choice of examples."""
 
     def __post_init__(self) -> None:
         if self.shots < 0:
@@ -89,10 +98,13 @@ class GeneralParams:
     """General-skill probes run as eval set `general`: does fine-tuning make the model forget?"""
 
     enabled: bool = True
+    """Run the general-skill probes (eval set `general`): is anything forgotten?"""
     per_skill: int = 12
     """Probes per skill."""
     skills: list[GeneralSkill] = field(default_factory=lambda: list(typing.get_args(GeneralSkill)))
+    """The probes run, from evals/general.py."""
     seed: int = 0
+    """Seed of the probe items."""
 
     def __post_init__(self) -> None:
         if self.per_skill < 1:
@@ -102,12 +114,15 @@ class GeneralParams:
 @dataclass(frozen=True)
 class EvaluateParams:
     max_new_tokens: int = 48
+    """Answer budget per item, in tokens (a tool call is ~40 with the tiny model's tokenizer)."""
     batch_size: int = 32
+    """Items answered per batch."""
     do_sample: bool = False
     """Greedy answers by default: the gate should not depend on a dice roll."""
     temperature: float = 0.7
     """Used when do_sample is true."""
     seed: int = 0
+    """Seed of sampling (do_sample, consistency)."""
     extra_sets: dict[str, str] = field(default_factory=dict)
     """More eval sets, name -> JSONL file or directory (also list the path in dvc.yaml deps)."""
     default_check: Literal["exact", "normalized", "refusal"] = "normalized"
@@ -117,10 +132,15 @@ class EvaluateParams:
     classification_buckets: list[str] = field(default_factory=lambda: ["scan_verdict"])
     """Buckets whose answers are labels: a confusion matrix is plotted for each."""
     consistency: ConsistencyParams = field(default_factory=ConsistencyParams)
+    """The fine-tuned model's agreement with itself over sampled answers, on test and golden."""
     prompted: PromptedParams = field(default_factory=PromptedParams)
+    """Baseline: the base model shown solved examples from data/split/train.jsonl."""
     general: GeneralParams = field(default_factory=GeneralParams)
+    """General-skill probes: the base model's skills the fine-tuned one must keep."""
     gate: GateParams = field(default_factory=GateParams)
+    """What `python -m PACKAGE.gate` (and release) require; it exits non-zero when these fail."""
     judge: JudgeParams = field(default_factory=JudgeParams)
+    """Optional pairwise judge on an OpenAI-compatible endpoint (pip install -e '.[judge]')."""
 
 
 def load(path: Path = Path("params.yaml")) -> EvaluateParams:

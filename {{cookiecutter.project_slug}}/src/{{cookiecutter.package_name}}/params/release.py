@@ -29,6 +29,7 @@ class ReleaseParams:
     min_consistency: float = 0.0
     """Minimum agreement of sampled golden answers (metrics/evaluate.json); 0 = not gated."""
     monitoring: MonitoringParams = field(default_factory=MonitoringParams)
+    """Written to releases/<version>.monitoring.yaml; `make feedback` checks it."""
 
 
 def load(path: Path = Path("params.yaml")) -> ReleaseParams:

@@ -13,6 +13,7 @@ class ReplayParams:
     max_new_tokens: int = 64
     """The base model's answer budget; an answer cut at this length is left out."""
     batch_size: int = 64
+    """Prompts answered per batch: a decoding step reads every weight once, whatever the batch."""
 
     def __post_init__(self) -> None:
         for key in ("max_new_tokens", "batch_size"):

@@ -17,6 +17,7 @@ class ReviewParams:
     sets: list[str] = field(default_factory=lambda: ["golden", "test"])
     """Eval sets in reports/evaluate/predictions.jsonl to draw the A/B items from."""
     seed: int = 0
+    """Seed of the sampled items and of the A/B order."""
     port: int = 8765
     """Port of `review serve` on 127.0.0.1."""
 

@@ -11,9 +11,13 @@ from .loader import load_section
 @dataclass(frozen=True)
 class SplitParams:
     seed: int = 42
+    """Seed of the shuffle: the same input and seed give byte-identical splits."""
     train: float = 0.8
+    """Share of each stratum in train."""
     val: float = 0.1
+    """Share in val (train.select and eval loss read it)."""
     test: float = 0.1
+    """Share in test; train + val + test = 1."""
     stratify_by: str = "bucket"
     """meta field whose values are split in the same proportions ('' to turn off)."""
     group_by: str = "cluster"

@@ -30,9 +30,11 @@ class SelectParams:
     max_new_tokens: int = 48
     """Answer budget while judging val items, as evaluate's `max_new_tokens`."""
     batch_size: int = 48
+    """Val items answered per batch."""
     patience: int = 4
     """Evaluations without a better val pass rate (then eval loss) before the phase stops (0 = never)."""
     seed: int = 0
+    """Seed of the val items' order."""
 
     def __post_init__(self) -> None:
         for key in ("max_items", "max_new_tokens", "batch_size", "patience"):
@@ -49,6 +51,7 @@ class MixParams:
     sources: dict[str, float] = field(default_factory=dict)
     """More general data, path: rows drawn per task row, in any input kind curate reads."""
     seed: int = 0
+    """Seed of the rows drawn."""
 
     def __post_init__(self) -> None:
         for key, weight in {
@@ -72,6 +75,7 @@ class TrainParams:
     quantization: dict = field(default_factory=dict)
     """transformers.BitsAndBytesConfig fields (qlora); 4-bit NF4 with double quantisation by default."""
     dpo: DpoParams = field(default_factory=DpoParams)
+    """Preference tuning after SFT (trl.DPOConfig in `config`)."""
     select: SelectParams = field(default_factory=SelectParams)
     """The checkpoint kept is the one with the best val pass rate (training/selection.py)."""
     mix: MixParams = field(default_factory=MixParams)

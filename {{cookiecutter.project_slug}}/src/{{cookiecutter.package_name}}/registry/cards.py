@@ -1,22 +1,65 @@
-"""The cards a release writes: the model card (with its evaluation) and the data card.
+"""Every card this project writes: the merged model's, a release's model card, its data card.
 
-Merge writes a card next to the weights before evaluate has run; the card a reader of a release
-needs is written by release, from the metrics the gate decided on: `releases/<version>.md`
-(Hugging Face front matter; the tables of evaluate's report.md, from views/tables.py: base,
-base with the few-shot prompt and fine-tuned model per bucket, risk tier and tool; gate verdict,
-consistency, human review, cost, lineage) and `releases/<version>.data.md` (where the data came
-from and what the pipeline did to it: formats, quarantine reasons, PII, buckets, splits,
-decontamination, coverage per knowledge point).
+Both model cards are Hugging Face model cards (`huggingface_hub.ModelCard`: YAML front matter
+from `ModelCardData`, then Markdown), with the base model and revision a Hub page links to.
+Merge writes `models/merged/README.md` next to the weights before evaluate has run: lineage,
+training results, the merge check. Release writes `releases/<version>.md` from the metrics the
+gate decided on (the tables of evaluate's report.md, gate verdict, consistency, human review,
+cost, lineage) and `releases/<version>.data.md` (where the data came from and what the pipeline
+did to it: formats, quarantine reasons, PII, buckets, splits, decontamination, coverage).
 """
 
 from __future__ import annotations
 
-from ..views import tables
+import json
+
+import yaml
 
 
-def results_tables(evaluate: dict) -> str:
-    """The tables of report.md: per set, bucket, risk tier and tool, base and prompted base vs fine-tuned."""
-    return "\n\n".join(filter(None, [tables.baselines_note(evaluate), *tables.results_tables(evaluate)]))
+def _card(body: str, base: dict, method: str, **extra: str) -> str:
+    """`body` under the front matter the Hub reads: base model and revision, library, tags."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(
+        base_model=base["model"],
+        base_model_revision=base["revision"],
+        library_name="transformers",
+        tags=["fine-tuned", method],
+        **extra,
+    )
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def _lineage(outs: dict[str, str]) -> str:
+    rows = "".join(f"| `{path}` | `{md5}` |\n" for path, md5 in outs.items())
+    return f"## Lineage (dvc.lock)\n\n| output | md5 |\n|---|---|\n{rows}"
+
+
+def merged_card(info: dict, base: dict, commit: str, outs: dict[str, str], merge_report: dict) -> str:
+    """The card next to the merged weights: where the model came from and how it was checked."""
+    results, merged = info.get("results", {}), merge_report["merged"]
+    body = f"""# Fine-tuned model (merged)
+
+Fine-tuned from **{base["model"]}** at revision `{base["revision"]}` with **{info["method"]}**,
+trained and merged in **{info["dtype"]}**. Code at commit `{commit}`.
+
+{_lineage(outs)}
+## Training
+
+- mean train loss over the run {results.get("train_loss")}, validation loss {results.get("eval_loss")}
+- DPO: {json.dumps(results.get("dpo") or "not run")}
+- merge check: merged logits within {merged["max_rel_diff"]:.1e} of the trained model's
+  (relative to their scale; tolerance {merge_report["rtol"]}), top-1 agreement
+  {merged["top1_agreement"]:.3f}
+
+```yaml
+{yaml.safe_dump(info.get("params", {}), sort_keys=False).strip()}
+```
+
+Evaluation per bucket and risk tier: `metrics/evaluate.json` and `reports/evaluate/report.md` of
+the same commit; a released version's full record is `releases/<version>.json`.
+"""
+    return _card(body, base, info["method"])
 
 
 def _weakest(evaluate: dict) -> str:
@@ -31,8 +74,9 @@ def _weakest(evaluate: dict) -> str:
     return f"{name} at {rate:.2f}"
 
 
-def model_card(record: dict, evaluate: dict) -> str:
-    base, gate = record["base_model"], record["gate"]
+def model_card(record: dict, evaluate: dict, evaluation: str) -> str:
+    """A release's card; `evaluation` is the tables of evaluate's report (views/tables.evaluation_tables)."""
+    base, gate, version = record["base_model"], record["gate"], record["version"]
     verdict = "PASSED" if gate["passed"] else "FAILED"
     reasons = "".join(f"- {r}\n" for r in gate.get("reasons", []))
     consistency = evaluate["finetuned"].get("golden", {}).get("consistency")
@@ -43,15 +87,7 @@ def model_card(record: dict, evaluate: dict) -> str:
     )
     method = record["params"].get("train", {}).get("method")
     review, cost = record.get("review") or {}, record.get("cost") or {}
-    outs = "".join(f"| `{path}` | `{md5}` |\n" for path, md5 in record["dvc_lock_outs"].items())
-    return f"""---
-base_model: {base["model"]}
-base_model_revision: {base["revision"]}
-library_name: transformers
-tags: [fine-tuned, {method}]
-model_version: {record["version"]}
----
-# {record["model"]} {record["version"]}
+    body = f"""# {record["model"]} {version}
 
 Fine-tuned from **{base["model"]}** (revision `{base["revision"]}`), code and data at commit
 `{record["git_commit"]}`. Method: `{method}`.
@@ -64,7 +100,7 @@ Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {ag
 
 ## Evaluation: base, prompted base and fine-tuned, same items
 
-{results_tables(evaluate)}
+{evaluation}
 
 ## Human review
 
@@ -74,14 +110,11 @@ Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {ag
 
 {_cost_text(cost)}
 
-## Lineage (dvc.lock)
-
-| output | md5 |
-|---|---|
-{outs}
-Data card: `releases/{record["version"]}.data.md`. Monitoring and rollback trigger:
-`releases/{record["version"]}.monitoring.yaml`. Full record: `releases/{record["version"]}.json`.
+{_lineage(record["dvc_lock_outs"])}
+Data card: `releases/{version}.data.md`. Monitoring and rollback trigger:
+`releases/{version}.monitoring.yaml`. Full record: `releases/{version}.json`.
 """
+    return _card(body, base, method, model_version=version)
 
 
 def _review_text(review: dict) -> str:

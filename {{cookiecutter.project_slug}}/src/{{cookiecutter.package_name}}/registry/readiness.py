@@ -1,7 +1,7 @@
 """Is this commit releasable? The checks release runs before it writes anything.
 
-The working tree is committed; `dvc status` is clean (no stage's inputs changed since dvc.lock);
-every output in dvc.lock is in the workspace with the hash dvc.lock names; the gate in
+The working tree is committed; `dvc status` is clean: no stage's inputs changed since dvc.lock,
+and every output in dvc.lock is in the workspace with the hash dvc.lock names; the gate in
 metrics/evaluate.json passed; and what `release:` in params.yaml asks for holds: a minimum
 consistency of sampled golden answers, and a human review of *this* model's answers
 (metrics/review.json made from the current reports/evaluate/predictions.jsonl) or an explicit
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..data import jsonl
 from ..errors import UserError
-from ..lineage import dvc_lock_outs, git
+from ..lineage import git
 from ..params import release as params_mod
 from . import workspace
 
@@ -37,11 +37,14 @@ def check_tree() -> None:
         raise ReleaseError(
             "the working tree has uncommitted changes; commit them (code, params, dvc.lock) first"
         )
-    if subprocess.run(["dvc", "status", "--quiet"], capture_output=True).returncode != 0:
-        status = subprocess.run(["dvc", "status"], capture_output=True, text=True)
-        detail = (status.stdout + status.stderr).strip()
-        raise ReleaseError(f"`dvc status` is not clean: run `dvc repro` and commit dvc.lock first\n{detail}")
-    wrong = workspace.mismatches(dvc_lock_outs())
+    status = workspace.dvc_status()
+    if workspace.inputs_changed(status):
+        detail = subprocess.run(["dvc", "status"], capture_output=True, text=True)
+        raise ReleaseError(
+            "`dvc status` is not clean: run `dvc repro` and commit dvc.lock first\n"
+            + (detail.stdout + detail.stderr).strip()
+        )
+    wrong = workspace.mismatches(status)
     if wrong:
         raise ReleaseError("the workspace does not hold the outputs dvc.lock names:\n" + "\n".join(wrong))
 

@@ -1,51 +1,47 @@
-"""Do the workspace's pipeline outputs match dvc.lock, byte for byte?
+"""Do the workspace's pipeline outputs match dvc.lock? DVC answers: `dvc status`'s changed outs.
 
-`dvc status` says whether a stage's inputs changed since `dvc.lock` was written; a release also
-needs the other direction: that the files it is about to register are the ones `dvc.lock`
-names. `md5(path)` recomputes DVC 3's hash: the md5 of a file's bytes, or for a directory the
-md5 of the sorted JSON listing of its files' md5s and relative paths, suffixed `.dir`.
+A release must register the files dvc.lock names, and a rollback must leave them in place.
+`dvc status --json` already compares every output (cached or `cache: false`) with dvc.lock;
+`mismatches()` keeps its "changed outs", the part a `dvc checkout` fixes, from the rest (an
+input changed: a `dvc repro` fixes that). DVC hashes a file again only when its inode, mtime
+or size changed; an edit that keeps all three is seen by `dvc status` in a fresh clone, which
+is what CI runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import yaml
 
-
-def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ..errors import UserError
 
 
-def md5(path: Path) -> str:
-    """The hash DVC 3 records for `path` in dvc.lock (`hash: md5`)."""
-    if path.is_file():
-        return _file_md5(path)
-    entries = [
-        {"md5": _file_md5(f), "relpath": f.relative_to(path).as_posix()}
-        for f in path.rglob("*")
-        if f.is_file()
+def dvc_status() -> dict[str, list]:
+    """`dvc status --json`: {stage: [change, ...]}, empty when the pipeline is up to date."""
+    result = subprocess.run(["dvc", "status", "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"`dvc status --json` failed: {(result.stderr or result.stdout).strip()}")
+    return json.loads(result.stdout or "{}")
+
+
+def mismatches(status: dict[str, list] | None = None) -> list[str]:
+    """One line per output that is missing or differs from dvc.lock, as `dvc status` sees it."""
+    status = dvc_status() if status is None else status
+    return [
+        f"{path}: {state} (stage {stage}): `dvc checkout`, or `dvc pull` when the cache lacks it"
+        for stage, changes in sorted(status.items())
+        for change in changes
+        if isinstance(change, dict)  # the others are strings: "always changed", "changed checksum"
+        for path, state in sorted(change.get("changed outs", {}).items())
     ]
-    listing = json.dumps(sorted(entries, key=lambda e: e["relpath"]), sort_keys=True)
-    return hashlib.md5(listing.encode("utf-8")).hexdigest() + ".dir"
 
 
-def mismatches(outs: dict[str, str], root: Path = Path(".")) -> list[str]:
-    """One line per output of `outs` ({path: md5 from dvc.lock}) that is missing or differs."""
-    problems = []
-    for path, want in sorted(outs.items()):
-        target = root / path
-        if not target.exists():
-            problems.append(f"{path}: missing from the workspace (dvc checkout, or dvc pull)")
-        elif (got := md5(target)) != want:
-            problems.append(f"{path}: md5 {got} in the workspace, {want} in dvc.lock")
-    return problems
+def inputs_changed(status: dict[str, list]) -> bool:
+    """Whether `dvc status` reports more than changed outputs: a stage `dvc repro` would run."""
+    return any(not (isinstance(c, dict) and set(c) == {"changed outs"}) for cs in status.values() for c in cs)
 
 
 def lock_hashes(

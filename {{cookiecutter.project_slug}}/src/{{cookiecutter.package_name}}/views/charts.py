@@ -1,42 +1,31 @@
-"""The project's DVC plots as still images: Vega-Lite specs drawn to SVG by vl-convert.
+"""DVC's own plot specs drawn to SVG by vl-convert, with the few patches a still image needs.
 
-`dvc plots show/diff --json` gives every plot of dvc.yaml with its data inlined and DVC's
-interactive template around it (LOESS slider, hover rules, revisions told apart by colour and
-files by dash). `chart()` rebuilds each one for a picture that is read without a mouse: curves
-as views/linear.py draws them, rates on a 0-100 % axis with the value printed on each bar,
-counts in the cells of a confusion matrix, grid lines and a bounded number of round ticks.
-`svg()` draws it with vl-convert (Vega in an embedded JavaScript engine: no browser, no Node,
-no network). Used by `python -m PACKAGE.plots` and by `compare` for the pull-request comment.
+`dvc plots show/diff --json` gives every plot of dvc.yaml as a Vega-Lite spec with its data
+inlined, made from DVC's templates (linear, bar_horizontal, confusion). `svg()` draws one with
+vl-convert (Vega in an embedded JavaScript engine: no browser, no Node, no network), as DVC's
+own page would. A picture is read without a mouse, so `chart()` changes only what a reader of
+a still image would otherwise miss, each patch saying why; everything else is DVC's template.
+Used by `python -m PACKAGE.plots` and by `compare` for the pull-request comment.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 
-from .linear import PALETTE, linear, title_of
-
 DVC_VEGA_LITE = "5.21"  # DVC's templates are Vega-Lite 5 specs (the confusion one uses v5-only syntax)
-# Text is measured here with vl-convert's fonts and drawn by the viewer's: room to spare keeps a
-# wider font from running titles into labels or legends off the edge.
-CONFIG = {
-    "background": "white",
-    "font": "sans-serif",
-    "padding": {"left": 8, "top": 8, "right": 40, "bottom": 8},
-    "title": {"fontSize": 14, "anchor": "start", "offset": 10},
-    "axis": {
-        "grid": True,
-        "gridColor": "#e4e4e4",
-        "labelFontSize": 11,
-        "titleFontSize": 12,
-        "titlePadding": 10,
-    },
-    "axisY": {"titlePadding": 16},
-    "legend": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 240, "offset": 16},
-    "view": {"stroke": "#cccccc"},
-}
 
 
-def kind(spec: dict) -> str:
+def title_of(spec: dict) -> str:
+    """DVC titles a file's plot with its path: keep what names the metric (`eval/loss`)."""
+    title = spec.get("title")
+    text = title.get("text", "") if isinstance(title, dict) else str(title or "")
+    if re.search(r"\.(tsv|csv|json|jsonl|yaml)$", text):
+        text = re.sub(r"\.\w+$", "", text.split("/metrics/", 1)[-1])
+    return text
+
+
+def template_of(spec: dict) -> str:
     """Which DVC template made `spec`: DVC's JSON does not say, its shape does."""
     if "facet" in spec and "spec" in spec:
         return "confusion"
@@ -48,138 +37,57 @@ def kind(spec: dict) -> str:
     return "other"
 
 
-def bar(spec: dict, rows: list[dict], revs: list[str]) -> dict:
+def values_on_bars(spec: dict) -> dict:
+    """DVC's bars show no numbers (the page has a zoom, not a tooltip): print each bar's value."""
     enc = spec["encoding"]
-    horizontal = enc["y"].get("type") == "nominal"
-    value, label = (enc["x"], enc["y"]) if horizontal else (enc["y"], enc["x"])
-    data = [
-        {"label": str(r[label["field"]]), "value": float(r[value["field"]]), "rev": r["rev"]} for r in rows
-    ]
-    # evaluate's rows read "set/bucket (model)": the bucket on the axis, the model by colour.
-    split = [re.fullmatch(r"(.*) \(([^()]+)\)", d["label"]) for d in data]
-    group = "rev"
-    if len(revs) == 1 and data and all(split):
-        for d, m in zip(data, split, strict=True):
-            d["label"], d["model"] = m.group(1), m.group(2)
-        group = "model"
-    groups = list(dict.fromkeys(d[group] for d in data))
-    rate = all(0 <= d["value"] <= 1 for d in data)
+    value = enc["x"] if enc["y"].get("type") == "nominal" else enc["y"]
+    rows = spec["data"]["values"]
+    rate = all(0 <= float(r[value["field"]]) <= 1 for r in rows)
     fmt = ".0%" if rate else ".3~g"
-    encoding = {
-        "y": {
-            "field": "label",
-            "type": "nominal",
-            "title": label.get("title") or label["field"],
-            "sort": None,
-            "axis": {"grid": False},
-        },
-        "x": {
-            "field": "value",
-            "type": "quantitative",
-            "title": value.get("title") or value["field"],
-            "scale": {"domain": [0, 1]} if rate else {"zero": True},
-            "axis": {"format": fmt, "tickCount": 5},
-        },
-        "yOffset": {"field": group, "sort": groups},
-        "color": {
-            "field": group,
-            "type": "nominal",
-            "title": None if group == "model" else "revision",
-            "sort": groups,
-            "scale": {"domain": groups, "range": PALETTE[: len(groups)]},
-        },
-    }
-    text = {"type": "text", "align": "left", "dx": 3, "fontSize": 10}
+    # a rate on 0-100 %: DVC's `zero: false` starts the axis at the smallest bar, which a picture
+    # without the page's zoom reads as "that bucket scored nothing"
+    axis = {**value, "scale": {"domain": [0, 1]} if rate else {"zero": True}, "axis": {"format": fmt}}
+    bar = {key: spec.pop(key) for key in ("mark", "params") if key in spec}
+    text = {"type": "text", "align": "left", "dx": 3}
+    value_channel = "x" if value is enc["x"] else "y"
+    enc[value_channel] = axis
     return {
-        "title": title_of(spec),
-        "width": 440,
-        "height": {"step": 14},  # per bar: with yOffset the step sizes the inner band
-        "data": {"values": data},
-        "encoding": encoding,
+        **spec,
         "layer": [
-            {"mark": "bar"},
+            bar,
             {
                 "mark": text,
-                "encoding": {"text": {"field": "value", "format": fmt}, "color": {"value": "#333333"}},
+                "encoding": {"text": {"field": value["field"], "format": fmt}, "color": {"value": "black"}},
             },
         ],
     }
 
 
-def confusion(spec: dict, rows: list[dict], revs: list[str]) -> dict:
-    enc = spec["spec"]["encoding"]
-    x, y = enc["x"], enc["y"]
-    keys = [x["field"], y["field"]] + (["rev"] if len(revs) > 1 else [])
-    cells = {
-        "width": 240,
-        "height": 240,
-        "encoding": {
-            "x": {
-                "field": x["field"],
-                "type": "nominal",
-                "title": x.get("title") or x["field"],
-                "axis": {"labelAngle": 0, "grid": False},
-            },
-            "y": {
-                "field": y["field"],
-                "type": "nominal",
-                "title": y.get("title") or y["field"],
-                "axis": {"grid": False},
-            },
-        },
-        "layer": [
-            {
-                "mark": "rect",
-                "encoding": {
-                    "color": {
-                        "field": "count",
-                        "type": "quantitative",
-                        "title": "count",
-                        "scale": {"scheme": "blues"},
-                    }
-                },
-            },
-            {
-                "mark": {"type": "text", "fontSize": 13},
-                "encoding": {
-                    "text": {"field": "count", "type": "quantitative"},
-                    "color": {
-                        "condition": {"test": "datum.count > datum.most / 2", "value": "white"},
-                        "value": "black",
-                    },
-                },
-            },
-        ],
-    }
-    counting = [
-        {"aggregate": [{"op": "count", "as": "count"}], "groupby": keys},
-        {"joinaggregate": [{"op": "max", "field": "count", "as": "most"}]},
-    ]
-    values = {"values": [{k: r.get(k) for k in (*keys, "rev")} for r in rows]}
-    if len(revs) > 1:
-        return {
-            "title": title_of(spec),
-            "data": values,
-            "transform": counting,
-            "facet": {"column": {"field": "rev", "title": None, "sort": revs}},
-            "spec": cells,
-        }
-    return {"title": title_of(spec), "data": values, "transform": counting, **cells}
+def counts_in_cells(spec: dict) -> dict:
+    """DVC prints a confusion matrix's counts behind a checkbox, unticked: tick it."""
+    for param in spec.get("params", []):
+        if param.get("name") == "showValues":
+            param["value"] = True
+    return spec
 
 
-STYLES = {"linear": linear, "bar": bar, "confusion": confusion}
+def curve(spec: dict) -> dict | None:
+    """A single value (a runtime, a total) is a number, not a curve: DVC would draw one dot."""
+    x = spec["encoding"]["x"]["field"]
+    return spec if len({r.get(x) for r in spec["data"]["values"]}) > 1 else None
 
 
-def chart(spec: dict, revs: list[str]) -> dict | None:
-    """A Vega-Lite spec for a still image of DVC's `spec`, or None when there is nothing to draw."""
-    rows = spec.get("data", {}).get("values", [])
-    if not rows:
+PATCHES = {"bar": values_on_bars, "confusion": counts_in_cells, "linear": curve}
+
+
+def chart(spec: dict) -> dict | None:
+    """DVC's `spec`, patched for a still image; None when there is nothing to draw."""
+    if not spec.get("data", {}).get("values"):
         return None
-    style = STYLES.get(kind(spec))
-    if style is None:  # a template this module does not know: DVC's own spec, drawn as it is
-        return spec
-    drawn = style(spec, rows, revs)
-    return None if drawn is None else {**drawn, "config": CONFIG}
+    spec = copy.deepcopy(spec)
+    patch = PATCHES.get(template_of(spec))
+    drawn = patch(spec) if patch else spec
+    return None if drawn is None else {**drawn, "background": "white"}  # SVG is transparent: dark viewers
 
 
 def svg(vega_lite: dict) -> str:

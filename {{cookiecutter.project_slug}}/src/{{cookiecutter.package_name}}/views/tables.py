@@ -128,6 +128,11 @@ def baselines_note(metrics: dict) -> str | None:
     )
 
 
+def evaluation_tables(metrics: dict) -> str:
+    """The tables of report.md with the note on the baselines: what a release's model card shows."""
+    return "\n\n".join(filter(None, [baselines_note(metrics), *results_tables(metrics)]))
+
+
 def markdown_report(metrics: dict, predictions: list[dict], rejected: list[dict]) -> str:
     gate = metrics["gate"]
     parts = ["# Evaluation: base vs fine-tuned", f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}**"]
