@@ -12,7 +12,12 @@ from {{ cookiecutter.package_name }}.params.sections import (
 from {{ cookiecutter.package_name }}.params.split import (
     SplitParams,
 )
-from {{ cookiecutter.package_name }}.split import assign, main, pilot, small_strata
+from {{ cookiecutter.package_name }}.split import (
+    assign,
+    main,
+    pilot,
+    small_strata,
+)
 
 
 def rows(make_chat, per_bucket=100):
