@@ -47,13 +47,23 @@ def reference_settings(sft_trainer, output_dir: Path):
     return AutoModelForCausalLM.from_pretrained(output_dir / "sft", dtype=sft_trainer.model.dtype), {}
 
 
+def best_pass_rate(state) -> float | None:
+    """The val pass rate of the evaluation a trainer kept (train.select), from its log history."""
+    return next(
+        (h["eval_pass_rate"] for h in state.log_history if h.get("step") == state.best_global_step and "eval_pass_rate" in h),
+        None,
+    )
+
+
 def keep_the_better(sft_trainer, dpo_trainer) -> dict:
-    """With train.select, DPO's best checkpoint must score at least as well on val as SFT's best:
-    otherwise the SFT weights are loaded back. Returns what was kept, for the report."""
+    """With train.select, DPO's best checkpoint must answer val at least as well as SFT's best:
+    otherwise the SFT weights are loaded back. The pass rates are compared, not the scores: their
+    tie-breaks are different losses. Returns what was kept, for the report."""
     sft, dpo = sft_trainer.state, dpo_trainer.state
-    if sft.best_metric is None or dpo.best_metric is None:
+    sft_rate, dpo_rate = best_pass_rate(sft), best_pass_rate(dpo)
+    if sft_rate is None or dpo_rate is None:
         return {}
-    if dpo.best_metric >= sft.best_metric - 1e-9:  # a tie keeps DPO: it was asked for
+    if dpo_rate >= sft_rate:  # a tie keeps DPO: it was asked for
         return {"kept": "dpo", "best_step": dpo.best_global_step}
     model = dpo_trainer.accelerator.unwrap_model(dpo_trainer.model)
     checkpoint = Path(sft.best_model_checkpoint)
@@ -64,7 +74,7 @@ def keep_the_better(sft_trainer, dpo_trainer) -> dict:
 
         model.load_state_dict(load_file(checkpoint / "model.safetensors"), strict=False)
     print(
-        f"train: DPO scored below SFT on val ({dpo.best_metric:.4f} < {sft.best_metric:.4f}): "
+        f"train: DPO answered val worse than SFT ({dpo_rate:.4f} < {sft_rate:.4f}): "
         f"kept the SFT checkpoint of step {sft.best_global_step}",
         flush=True,
     )
