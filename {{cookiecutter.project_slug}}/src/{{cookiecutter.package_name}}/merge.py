@@ -30,6 +30,7 @@ from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import commit_description, dvc_lock_outs, read_base, read_train_info, resolve
 from .model import probe
+from .threads import set_threads
 
 
 class MergeError(UserError):
@@ -133,6 +134,7 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
     ids = probe.batch(len(tokenizer))
     name, revision = resolve(base_dir)
     base = AutoModelForCausalLM.from_pretrained(name, revision=revision, dtype=getattr(torch, info["dtype"]))
+    set_threads(base.num_parameters(), "merge")
     base_logits = probe.logits(base, ids)
     adapted = load_trained(info, trained, base)
     reference = probe.logits(adapted, ids)

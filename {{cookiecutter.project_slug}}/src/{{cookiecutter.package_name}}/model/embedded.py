@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..params import EmbeddedParams
+from ..threads import set_threads
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = (
@@ -147,6 +148,7 @@ def build(p: EmbeddedParams, out: Path, log=print) -> dict:
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config)
+    set_threads(sum(t.numel() for t in model.parameters()), "base")
     optim = torch.optim.AdamW(model.parameters(), lr=p.pretrain_lr, weight_decay=0.01)
     warmup = p.pretrain_steps // 20
 
