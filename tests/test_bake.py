@@ -41,7 +41,7 @@ EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
-    "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
+    "bench/busy.py", "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
     "docs/decide.md", "docs/runbook.md",
@@ -80,7 +80,14 @@ def test_every_choice_is_covered():
     }
 
 
-@pytest.mark.parametrize("context", VARIANTS, ids=variant_id)
+# `make test-fast` bakes the defaults and each CI choice (those change the file set); the other
+# values only change rendered text, and at ~10 s a bake on a busy 2-core machine they run in `make test`.
+BAKE_VARIANTS = [
+    pytest.param(c, marks=[] if set(c) <= {"ci"} else [pytest.mark.slow], id=variant_id(c)) for c in VARIANTS
+]
+
+
+@pytest.mark.parametrize("context", BAKE_VARIANTS)
 def test_bake(tmp_path, context):
     project = bake(tmp_path, **context)
     answers = {k: (v[0] if isinstance(v, list) else v) for k, v in OPTIONS.items()} | context
@@ -235,6 +242,7 @@ def test_dataclass_defaults_are_the_shipped_params(default_project):
         env={"PYTHONPATH": "src"})  # fmt: skip
 
 
+@pytest.mark.slow  # runs the baked project's pytest: ~50 s on a busy 2-core machine
 def test_the_tuning_the_docs_recommend_keeps_the_projects_tests_green(tmp_path):
     # README: "For a real model set `general: 0.1`"; qlora when memory is short; more epochs.
     project = bake(tmp_path)
