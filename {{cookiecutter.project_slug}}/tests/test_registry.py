@@ -130,6 +130,24 @@ def test_the_model_card_shows_the_tables_of_the_evaluation_report():
     assert "| tool_use | 10 | 0.20 | – | 0.90 | +0.70 |" in cards.results_tables(metrics)
 
 
+def test_the_card_puts_the_task_before_the_general_probes_and_says_how_reviewers_agree():
+    metrics = full_evaluation()
+    copy = {"n": 8, "passed": 0, "pass_rate": 0.0}
+    probes = {**copy, "by_bucket": {"general_copy": copy}}
+    metrics["finetuned"] = {"general": probes, **metrics["finetuned"]}
+    metrics["base"]["general"] = metrics["base_prompted"]["general"] = probes
+    tables = cards.results_tables(metrics)
+    first = [tables.index(f"| {s} bucket |") for s in ("golden", "test", "general")]
+    assert first == sorted(first)
+    assert cards._weakest(metrics) == "test/tool_use at 0.80"  # a probe is not the weakest task bucket
+    review = {"reviewers": ["a", "b"], "ab": {"votes": 10, "win_rate": 0.7}}
+    agreed = {"ab": {"reviewer_pairs": 1, "shared_items": 5, "raw": 0.8, "kappa": 0.6}, "sample": None}
+    assert cards._review_text({**review, "agreement": agreed}).endswith(
+        "win rate 0.7; reviewers agree on 80% of 5 shared items, Cohen's kappa 0.60."
+    )
+    assert "agreement not measured" in cards._review_text({**review, "agreement": {"ab": None}})
+
+
 def dvc_yaml() -> dict:
     python = sys.executable
     return {

@@ -136,7 +136,7 @@ def candidates(rows: list[dict], known: set[bytes]) -> tuple[dict[str, list[dict
             continue
         seen.add(key)
         item = {
-            "id": f"fb-{row['id']}",
+            "id": row["id"] if str(row["id"]).startswith("fb-") else f"fb-{row['id']}",  # never fb-fb-
             "meta": _meta(row) | {"source": "feedback", "feedback_id": row["id"]},
         }
         item["meta"]["model_version"] = row.get("model_version")

@@ -71,7 +71,7 @@ trained and merged in **{info["dtype"]}**. Code at commit `{commit_description()
 {rows}
 ## Training
 
-- final train loss {results.get("train_loss")}, validation loss {results.get("eval_loss")}
+- mean train loss over the run {results.get("train_loss")}, validation loss {results.get("eval_loss")}
 - DPO: {json.dumps(results.get("dpo") or "not run")}
 - merge check: merged logits within {merge_report["merged"]["max_rel_diff"]:.1e} of the trained model's
   (relative to their scale; tolerance {merge_report["rtol"]}), top-1 agreement
