@@ -15,7 +15,7 @@ from conftest import TEMPLATE, bake, run
 PACKAGE = "security_triage_assistant"
 MODULES = [
     "__init__", "base", "baseline", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate",
-    "evaluate", "generate", "replay",
+    "evaluate", "generate", "replay", "threads",
     "gate", "lineage", "merge", "plots", "progress", "release", "split", "train",
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
@@ -40,13 +40,14 @@ TESTS = [
     "test_registry", "test_scoring", "test_split", "test_training",
     "test_judge", "test_reports", "test_hygiene", "test_sources",
     "test_gguf", "test_loss_paths", "test_train_configs",
-    "test_cost", "test_docs", "test_feedback", "test_review", "test_selection",
+    "test_cost", "test_docs", "test_feedback", "test_review", "test_selection", "test_threads",
 ]  # fmt: skip
 EXPECTED_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
     "Makefile", "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
     "data/.gitignore", "data/raw.dvc", "data/golden.dvc", "data/preferences.dvc",
-    "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml", "data/replay_prompts.jsonl",
+    "bench/busy.py", "bench/data_stages.py", "bench/real_model.py", "data/knowledge_points.yaml",
+    "data/replay_prompts.jsonl",
     *(f"configs/accelerate/{c}.yaml" for c in ("single", "cpu_ddp", "multi_gpu", "fsdp", "deepspeed_zero3")),
     f"src/{PACKAGE}/model/chat_template.jinja", f"src/{PACKAGE}/human/page.html",
     *(f"docs/{d}.md" for d in ("decide", "runbook", "params", "quality", "pipeline", "evaluation",
@@ -86,7 +87,14 @@ def test_every_choice_is_covered():
     }
 
 
-@pytest.mark.parametrize("context", VARIANTS, ids=variant_id)
+# `make test-fast` bakes the defaults and each CI choice (those change the file set); the other
+# values only change rendered text, and at ~10 s a bake on a busy 2-core machine they run in `make test`.
+BAKE_VARIANTS = [
+    pytest.param(c, marks=[] if set(c) <= {"ci"} else [pytest.mark.slow], id=variant_id(c)) for c in VARIANTS
+]
+
+
+@pytest.mark.parametrize("context", BAKE_VARIANTS)
 def test_bake(tmp_path, context):
     project = bake(tmp_path, **context)
     answers = {k: (v[0] if isinstance(v, list) else v) for k, v in OPTIONS.items()} | context
@@ -203,3 +211,56 @@ def test_the_package_builds_with_its_chat_template(default_project, tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert f"{PACKAGE}/model/chat_template.jinja" in names and f"{PACKAGE}/human/page.html" in names
     assert {f"{PACKAGE}/{m}.py" for m in MODULES} <= names
+
+
+# A house rule of the template, not of the user's project: one source per knob, so what a missing
+# key means is what the shipped params.yaml says. Only the keys the bake's answers set may differ;
+# library sections (trl/peft fields) keep the library's defaults. Run in the baked project's
+# interpreter path, so the template's tests never import its package.
+DEFAULTS_ARE_SHIPPED = """
+import dataclasses, sys
+from pathlib import Path
+from {package} import params
+
+LIBRARY_SECTIONS = {{"train.sft", "train.lora", "train.quantization", "train.dpo.config"}}
+
+def typed(section, prefix=""):
+    values = {{}}
+    for f in dataclasses.fields(section):
+        value, key = getattr(section, f.name), prefix + f.name
+        if dataclasses.is_dataclass(value):
+            values |= typed(value, key + ".")
+        elif key not in LIBRARY_SECTIONS:
+            values[key] = value
+    return values
+
+shipped, defaults = typed(params.load(Path("params.yaml"))), typed(params.Params())
+for key in ("base.model", "train.method"):  # set by the answers base_model and training_method
+    shipped.pop(key), defaults.pop(key)
+wrong = sorted(k for k in shipped.keys() | defaults.keys() if shipped.get(k) != defaults.get(k))
+for key in wrong:
+    print(f"params.yaml: {{key}} is {{shipped.get(key)!r}}, its dataclass default {{defaults.get(key)!r}}")
+sys.exit(1 if wrong else 0)
+"""
+
+
+def test_dataclass_defaults_are_the_shipped_params(default_project):
+    run([sys.executable, "-c", DEFAULTS_ARE_SHIPPED.format(package=PACKAGE)], cwd=default_project,
+        env={"PYTHONPATH": "src"})  # fmt: skip
+
+
+@pytest.mark.slow  # runs the baked project's pytest: ~50 s on a busy 2-core machine
+def test_the_tuning_the_docs_recommend_keeps_the_projects_tests_green(tmp_path):
+    # README: "For a real model set `general: 0.1`"; qlora when memory is short; more epochs.
+    project = bake(tmp_path)
+    text = (project / "params.yaml").read_text()
+    for old, new in [
+        ("max_regression_by_set: {general: 1.0}", "max_regression_by_set: {general: 0.1}"),
+        ("method: lora  #", "method: qlora  #"),
+        ("num_train_epochs: 12", "num_train_epochs: 20"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    (project / "params.yaml").write_text(text)
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    run([*pytest, "tests/test_contracts.py"], cwd=project)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import DEFAULT_SLUG, TEMPLATE, run
 
 GIT = ["git", "-c", "user.name=Template Test", "-c", "user.email=t@example.com"]
@@ -31,6 +32,7 @@ def template_repository(where: Path) -> Path:
     return where
 
 
+@pytest.mark.slow  # two renders, a Git repository and cruft's update: ~35 s on a busy 2-core machine
 def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
     template = template_repository(tmp_path / "template")
     created = cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path), cwd=tmp_path)

@@ -24,8 +24,17 @@ PACKAGE = SLUG.replace("-", "_")
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory) -> Path:
     demo = tmp_path_factory.mktemp("demo")
-    run(["make", "demo", f"DEMO={demo}", f"VENV={sys.prefix}"], cwd=TEMPLATE)
+    done = run(["make", "demo", f"DEMO={demo}", f"VENV={sys.prefix}"], cwd=TEMPLATE)
+    report = done.stdout.index("# Evaluation")  # stdout ends with the report; stderr holds progress
+    (demo / "make-demo.log").write_text(done.stdout[:report] + done.stderr)
     return demo / DEFAULT_SLUG
+
+
+def test_make_demo_says_little_before_the_report(reproduced):
+    # A line per stage step with elapsed/ETA, no library chatter: the report is what a newcomer reads.
+    output = (reproduced.parent / "make-demo.log").read_text()  # all but the report
+    assert len(output.splitlines()) <= 40, output
+    assert "FutureWarning" not in output and "Next:" not in output
 
 
 def metrics(project: Path, stage: str) -> dict:

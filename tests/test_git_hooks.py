@@ -1,12 +1,14 @@
 """The baked project's Git hooks through pre-commit: DVC's checkout follows a branch switch and
 DVC's push runs before a Git push, with the project's own dvc (no second DVC to install)."""
 
+import pytest
 import yaml
 from conftest import DEFAULT_SLUG, bake, run
 
 GIT = ["git", "-c", "user.name=Template Test", "-c", "user.email=t@example.com"]
 
 
+@pytest.mark.slow  # pre-commit builds its hook environments: ~1 min on a busy 2-core machine
 def test_pre_commit_installs_dvc_hooks_that_follow_checkout_and_push(tmp_path):
     project = bake(tmp_path)
     env = {"env": {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}}  # no user cache touched

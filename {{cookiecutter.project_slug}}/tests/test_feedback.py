@@ -61,6 +61,7 @@ def test_bad_answers_become_candidates_for_a_human_to_promote(tmp_path):
         "feedback_id": "f2",
         "model_version": "v1.0.0",
     }
+    assert golden["id"] == "fb-f2"
     [pair] = out(tmp_path, "preference_candidates")
     assert (pair["chosen"][0]["content"], pair["rejected"][0]["content"]) == ("UNSAFE", "SAFE")
     [label] = out(tmp_path, "to_label")
@@ -222,3 +223,8 @@ def test_the_command_exits_3_on_a_rollback_trigger(tmp_path, with_alarm):
     assert "golden candidates" in done.stdout
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["rows_in"] == 20 and metrics["pii_found_by_type"] == {"email": 1}
+
+
+def test_an_id_the_export_already_prefixed_is_kept(tmp_path):
+    run(tmp_path, [{**exchange(2, "bad", correction="UNSAFE"), "id": "fb-0002"}])
+    assert [c["id"] for c in out(tmp_path, "golden_candidates")] == ["fb-0002"]  # not fb-fb-0002

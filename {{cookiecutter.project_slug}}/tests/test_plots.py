@@ -107,14 +107,11 @@ def flat(groups: list[list[str]]) -> list[str]:
 def test_every_plot_in_dvc_yaml_is_drawn_and_listed(drawn):
     drawn, out = drawn
     files = {p.file for p in drawn if p.file}
-    assert files == {
-        "training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg", "train-plots-metrics-loss.svg",
-        "train-plots-metrics-eval-loss.svg", "train-plots-metrics-learning-rate.svg",
-    }  # fmt: skip
+    assert files == {"training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg"}  # a reviewer's
     assert all((out / f).read_text().startswith("<svg") for f in files)
     index = (out / "index.md").read_text()
     assert all(f"]({f})" in index for f in files)
-    assert "Not drawn (a single value, not a curve): `plots/train/plots/metrics/train/runtime.tsv`" in index
+    assert "runtime" not in index and "learning_rate" not in index  # dvclive's other series: not drawn
     primary = {p.file for p in drawn if p.primary}
     assert primary == {"training-loss.svg", "evaluate-buckets.svg", "evaluate-confusion.svg"}
 
@@ -165,7 +162,9 @@ def test_the_interactive_page_loads_nothing_from_the_network(drawn):
     assert (
         "<script src" not in page and "cdn.jsdelivr" not in page
     )  # the browser test in the template runs it
-    assert page.count("vegaEmbed('#") == 8  # every plot DVC knows, the one-value runtime included
+    assert (
+        page.count("vegaEmbed('#") == 4
+    )  # every plot dvc.yaml names: loss and val curves, buckets, confusion
 
 
 def test_a_revision_that_looks_like_an_option_is_refused(in_project):
@@ -174,3 +173,11 @@ def test_a_revision_that_looks_like_an_option_is_refused(in_project):
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("plots: --rev '--all' is not a revision")
+
+
+def test_dvc_plots_own_output_folder_is_ignored(in_project):
+    subprocess.run(["dvc", "plots", "diff", "HEAD", "workspace"], check=True, capture_output=True)
+    assert Path("dvc_plots/index.html").exists()
+    shutil.copy(ROOT / ".gitignore", ".gitignore")
+    status = subprocess.run(["git", "status", "--porcelain", "dvc_plots"], capture_output=True, text=True)
+    assert status.stdout == ""

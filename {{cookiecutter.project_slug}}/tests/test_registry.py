@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -140,6 +142,24 @@ def test_the_merged_model_card_is_a_hub_card_with_its_base_and_lineage():
     assert data.tags == ["fine-tuned", "lora"]
     assert "with **lora**" in card and "| `models/trained` | `d41d8cd9.dir` |" in card
     assert "mean train loss over the run 1.25, validation loss 1.5" in card  # trainer's train_loss is a mean
+
+
+def test_the_card_puts_the_task_before_the_general_probes_and_says_how_reviewers_agree():
+    metrics = full_evaluation()
+    copy = {"n": 8, "passed": 0, "pass_rate": 0.0}
+    probes = {**copy, "by_bucket": {"general_copy": copy}}
+    metrics["finetuned"] = {"general": probes, **metrics["finetuned"]}
+    metrics["base"]["general"] = metrics["base_prompted"]["general"] = probes
+    tables = cards.results_tables(metrics)
+    first = [tables.index(f"| {s} bucket |") for s in ("golden", "test", "general")]
+    assert first == sorted(first)
+    assert cards._weakest(metrics) == "test/tool_use at 0.80"  # a probe is not the weakest task bucket
+    review = {"reviewers": ["a", "b"], "ab": {"votes": 10, "win_rate": 0.7}}
+    agreed = {"ab": {"reviewer_pairs": 1, "shared_items": 5, "raw": 0.8, "kappa": 0.6}, "sample": None}
+    assert cards._review_text({**review, "agreement": agreed}).endswith(
+        "win rate 0.7; reviewers agree on 80% of 5 shared items, Cohen's kappa 0.60."
+    )
+    assert "agreement not measured" in cards._review_text({**review, "agreement": {"ab": None}})
 
 
 def dvc_yaml() -> dict:
@@ -409,3 +429,68 @@ def test_rollback_restores_files_data_and_stage_in_a_new_commit(pipeline):
     train(seed=8)
     with pytest.raises(release.ReleaseError, match=r"audit.jsonl:3 differs from the log anchored"):
         release.main("v3.0.0", None, push=False)
+
+
+# The runbook's steps, run as it writes them: its ```bash blocks, in a shell, in a scratch project.
+RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
+
+
+def runbook_commands(section: str) -> list[str]:
+    text = RUNBOOK.split(f"\n## {section}\n")[1].split("\n## ")[0]
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    return [line.split("  # ")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def shell(command: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env)
+
+
+def verdict(i: int, answer: str, verdict: str) -> dict:
+    return {
+        "id": f"x{i}",
+        "at": "2026-11-10T10:00:00Z",
+        "model_version": "v1.3.0",
+        "messages": [{"role": "user", "content": f"Is host{i}.example.net on the blocklist?"}],
+        "answer": answer,
+        "verdict": verdict,
+        "meta": {"bucket": "verdict", "risk": "critical"},
+    }
+
+
+@pytest.mark.slow
+def test_the_runbook_watch_and_roll_back_steps_do_what_it_says(pipeline):
+    for name in ("Makefile", ".gitignore"):
+        shutil.copy(ROOT / name, name)
+    commit_all("the project's Makefile and .gitignore")
+    release.main("v1.2.0", "prod", push=True)
+    train(seed=7)
+    [release_step] = [c for c in runbook_commands("Release a version") if ".release v1.3.0" in c]
+    assert shell(release_step).returncode == 0
+
+    [by_hand, scheduled] = runbook_commands("Watch it")
+    feedback_dir = Path("data/feedback")
+    feedback_dir.mkdir(parents=True)
+    (feedback_dir / "export.jsonl").write_text(
+        json.dumps({**verdict(0, "BLOCK", "good"), "model_version": "v1.0"})
+    )
+    quiet = shell(scheduled)  # no verdicts on v1.3.0: said, not silent
+    assert quiet.returncode == 0 and "v1.3.0: no verdicts on it in data/feedback" in quiet.stdout, (
+        quiet.stderr
+    )
+    commit_all("feedback, none on v1.3.0")
+
+    (feedback_dir / "export.jsonl").write_text(json.dumps(verdict(1, "ALLOW", "bad")) + "\n")
+    assert shell(by_hand).returncode == 2  # make's own status for any failure
+    alarm = shell(scheduled)
+    assert alarm.returncode == 3, alarm.stderr  # what the runbook pages on
+    printed = alarm.stderr.strip().splitlines()[-1].removeprefix("feedback: ")
+    assert "make rollback VERSION=v1.2.0 STAGE=prod REASON=" in printed
+    rolled = shell(printed)  # the command it prints runs on the tree it just changed
+    assert rolled.returncode == 0, rolled.stderr + rolled.stdout
+    assert audit.entries()[-1]["reason"] == "1 bad verdicts on critical requests (> 0)"
+    assert sh("gto", "show", "triage#prod", "--ref").strip() == "triage@v1.2.0"

@@ -50,7 +50,7 @@ def main(
         name, revision = resolve(base_dir)
     except FileNotFoundError as e:
         raise UserError(f"{base_dir} has no base model lineage ({e.filename}); run the base stage") from None
-    lm, tok = generation.load(name, revision, p.seed)
+    lm, tok = generation.load(name, revision, p.seed, stage="baseline")
     records, _ = answer_sets("baseline: base", lm, tok, items, p)
     report: dict = {"sets": {s: len(v) for s, v in items.items()}}
     if examples is not None:

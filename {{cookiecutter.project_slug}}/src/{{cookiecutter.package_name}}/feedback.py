@@ -141,7 +141,7 @@ def candidates(rows: list[dict], known: set[bytes]) -> tuple[dict[str, list[dict
             continue
         seen.add(key)
         item = {
-            "id": f"fb-{row['id']}",
+            "id": row["id"] if str(row["id"]).startswith("fb-") else f"fb-{row['id']}",  # never fb-fb-
             "meta": _meta(row) | {"source": "feedback", "feedback_id": row["id"]},
         }
         item["meta"]["model_version"] = row.get("model_version")
@@ -218,10 +218,23 @@ if __name__ == "__main__":
                 "were not compared against (evaluate rejects them too, see its rejected.jsonl)",
                 file=sys.stderr,
             )
-        alarms = (r.get("monitoring") or {}).get("triggered", [])
+        watched = r.get("monitoring") or {}
+        alarms = watched.get("triggered", [])
         for reason in alarms:
             print(f"feedback: ROLLBACK TRIGGER: {reason}", file=sys.stderr)
-        if alarms:
-            command = r["monitoring"]["rollback"]["command"] or "no earlier release to roll back to"
-            print(f"feedback: {command}", file=sys.stderr)
+        if alarms and (command := r["monitoring"]["rollback"]["command"]):
+            # Commit the evidence first: rollback refuses a tree that this command just changed.
+            evidence = f"git add data/.gitignore data/feedback.dvc {args.metrics}"
+            commit = f"git commit -m 'Feedback on {watched['version']}: rollback trigger'"
+            print(f'feedback: {evidence} && {commit} && {command} REASON="{alarms[0]}"', file=sys.stderr)
+        elif alarms:
+            print("feedback: no earlier release to roll back to", file=sys.stderr)
+        elif watched:  # silence would read as "all is well" even when no feedback arrives
+            n, days, version = watched["verdicts_in_window"], spec["window_days"], watched["version"]
+            print(
+                f"feedback: {version}: {n} verdicts in its last {days} days, no signal over its threshold"
+                if n
+                else f"feedback: {version}: no verdicts on it in {args.feedback}: nothing to check "
+                "(is the export running?)"
+            )
         sys.exit(3 if alarms else 0)

@@ -26,7 +26,7 @@ from .params import evaluate as params_mod
 def main(p: params_mod.EvaluateParams, model: Path, sets: dict[str, Path], out: Path, metrics: Path) -> dict:
     start = time.time()
     items, _, _ = read_sets(sets, p)
-    lm, tok = generation.load(str(model), None, p.seed)
+    lm, tok = generation.load(str(model), None, p.seed, stage="generate")
     records, consistency = answer_sets("generate: finetuned", lm, tok, items, p, consistent=True)
     report = {
         "sets": {s: len(v) for s, v in items.items()},

@@ -29,6 +29,7 @@ from .lineage import commit_description, dvc_lock_outs, read_base, read_train_in
 from .model import probe
 from .params import merge as params_mod
 from .registry import cards
+from .threads import set_threads
 
 
 class MergeError(UserError):
@@ -90,6 +91,7 @@ def main(p: params_mod.MergeParams, trained: Path, out: Path, metrics: Path) -> 
     ids = probe.batch(len(tokenizer))
     name, revision = resolve(base_dir)
     base = AutoModelForCausalLM.from_pretrained(name, revision=revision, dtype=getattr(torch, info["dtype"]))
+    set_threads(base.num_parameters(), "merge")
     base_logits = probe.logits(base, ids)
     adapted = load_trained(info, trained, base)
     reference = probe.logits(adapted, ids)

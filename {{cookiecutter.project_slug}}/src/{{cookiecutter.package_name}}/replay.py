@@ -47,7 +47,7 @@ def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Pa
     start = time.time()
     prompts = read_prompts(prompts_file)
     name, revision = resolve(base_dir)
-    model, tokenizer = generation.load(name, revision, seed=0)
+    model, tokenizer = generation.load(name, revision, seed=0, stage="replay")
     progress = Progress("replay: base model answers", total=len(prompts))
     answers = generation.generate(
         model,

@@ -34,6 +34,7 @@ from .lineage import read_base, resolve, write_train_info
 from .model import loss_paths, probe
 from .params import train as params_mod
 from .params.library import config_of
+from .threads import set_threads
 from .training import mixing, selection
 from .training.budget import estimate
 from .training.configs import reporters, runtime, within_context
@@ -333,6 +334,7 @@ def main(
         )  # fmt: skip
 
     model = load_policy(p, name, revision, torch.bfloat16 if config.bf16 else torch.float32)
+    set_threads(model.num_parameters(), "train")
     sft_curves = Curves(live) if live else None
     sft_scorer = judge("sft", sft_curves.log if sft_curves else None)
     sft_callbacks = ([sft_scorer, *selection.early_stopping(p.select.patience)] if sft_scorer else []) + (

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..threads import set_threads
+
 SANE_CONTEXT = 10_000_000  # tokenizers without a limit report 1e30
 
 
-def load(name: str, revision: str | None, seed: int):
-    """(model, tokenizer) on the GPU when there is one, in eval mode."""
+def load(name: str, revision: str | None, seed: int, stage: str = ""):
+    """(model, tokenizer) on the GPU when there is one, in eval mode, with torch's CPU threads set
+    for the model's size (threads.py)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -24,6 +27,7 @@ def load(name: str, revision: str | None, seed: int):
         tokenizer.pad_token = tokenizer.eos_token
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(name, revision=revision).to(device).eval()
+    set_threads(model.num_parameters(), stage)
     return model, tokenizer
 
 

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..params.base import EmbeddedParams
+from ..progress import Progress
+from ..threads import set_threads
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = (
@@ -147,6 +149,7 @@ def build(p: EmbeddedParams, out: Path, log=print) -> dict:
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config)
+    set_threads(sum(t.numel() for t in model.parameters()), "base")
     optim = torch.optim.AdamW(model.parameters(), lr=p.pretrain_lr, weight_decay=0.01)
     warmup = p.pretrain_steps // 20
 
@@ -157,7 +160,10 @@ def build(p: EmbeddedParams, out: Path, log=print) -> dict:
         return p.pretrain_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     batches = _batches(examples, p.pretrain_batch_size, tokenizer.pad_token_id, rng)
-    start, loss = time.time(), float("nan")
+    start, loss = time.time(), torch.tensor(float("nan"))
+    progress = Progress(
+        "base: pretraining steps", p.pretrain_steps, log=lambda line: log(f"{line}, loss {loss.item():.4f}")
+    )
     model.train()
     for step in range(p.pretrain_steps):
         ids, mask, labels = next(batches)
@@ -168,8 +174,8 @@ def build(p: EmbeddedParams, out: Path, log=print) -> dict:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         optim.zero_grad(set_to_none=True)
-        if step % 100 == 0 or step == p.pretrain_steps - 1:
-            log(f"pretrain step {step:4d}/{p.pretrain_steps}  loss {loss.item():.4f}")
+        progress.update()
+    progress.finish()
     model.eval()
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, do_sample=False

@@ -15,6 +15,8 @@ import json
 
 import yaml
 
+PROBES = "general"  # general-skill probes: is anything forgotten? Not the task the model is for.
+
 
 def _card(body: str, base: dict, method: str, **extra: str) -> str:
     """`body` under the front matter the Hub reads: base model and revision, library, tags."""
@@ -66,12 +68,23 @@ def _weakest(evaluate: dict) -> str:
     buckets = [
         (stats["pass_rate"], f"{eval_set}/{name}")
         for eval_set, tuned in evaluate["finetuned"].items()
+        if eval_set != PROBES
         for name, stats in tuned.get("by_bucket", {}).items()
     ]
     if not buckets:
         return "no per-bucket results"
     rate, name = min(buckets)
     return f"{name} at {rate:.2f}"
+
+
+def _agreement_text(agreement: dict | None) -> str:
+    """Reviewers' agreement on the A/B verdicts, as a sentence."""
+    ab = (agreement or {}).get("ab")
+    if not ab:
+        return "agreement not measured (no item judged by two reviewers)"
+    kappa = "" if ab.get("kappa") is None else f", Cohen's kappa {ab['kappa']:.2f}"
+    shared = f"{ab['shared_items']} shared items" if "shared_items" in ab else "the items they shared"
+    return f"reviewers agree on {ab['raw']:.0%} of {shared}{kappa}"
 
 
 def model_card(record: dict, evaluate: dict, evaluation: str) -> str:
@@ -96,7 +109,7 @@ Released by {record["released_by"]} on {record["released_at"]}.
 ## Gate: {verdict}
 
 {reasons or "All thresholds of `evaluate.gate` hold."}
-Weakest bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {agreement}.
+Weakest task bucket: {_weakest(evaluate)}. Consistency of sampled golden answers: {agreement}.
 
 ## Evaluation: base, prompted base and fine-tuned, same items
 
@@ -125,7 +138,7 @@ def _review_text(review: dict) -> str:
     ab = review.get("ab", {})
     return (
         f"{len(review.get('reviewers', []))} reviewer(s), {ab.get('votes', 0)} blind A/B verdicts: "
-        f"fine-tuned win rate {ab.get('win_rate')}, agreement {review.get('agreement')}."
+        f"fine-tuned win rate {ab.get('win_rate')}; {_agreement_text(review.get('agreement'))}."
     )
 
 

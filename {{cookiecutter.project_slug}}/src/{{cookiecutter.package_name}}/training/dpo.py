@@ -50,7 +50,11 @@ def reference_settings(sft_trainer, output_dir: Path):
 def best_pass_rate(state) -> float | None:
     """The val pass rate of the evaluation a trainer kept (train.select), from its log history."""
     return next(
-        (h["eval_pass_rate"] for h in state.log_history if h.get("step") == state.best_global_step and "eval_pass_rate" in h),
+        (
+            h["eval_pass_rate"]
+            for h in state.log_history
+            if h.get("step") == state.best_global_step and "eval_pass_rate" in h
+        ),
         None,
     )
 

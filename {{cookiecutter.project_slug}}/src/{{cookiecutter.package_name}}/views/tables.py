@@ -129,7 +129,10 @@ def baselines_note(metrics: dict) -> str | None:
 
 
 def evaluation_tables(metrics: dict) -> str:
-    """The tables of report.md with the note on the baselines: what a release's model card shows."""
+    """The tables of report.md with the note on the baselines: what a release's model card shows.
+    The task's sets come first, the general-skill probes last: a reader looks for the task."""
+    order = sorted(metrics["finetuned"], key=lambda eval_set: eval_set == "general")
+    metrics = {**metrics, "finetuned": {s: metrics["finetuned"][s] for s in order}}
     return "\n\n".join(filter(None, [baselines_note(metrics), *results_tables(metrics)]))
 
 
