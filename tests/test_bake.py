@@ -220,7 +220,7 @@ def test_the_package_builds_with_its_chat_template(default_project, tmp_path):
 DEFAULTS_ARE_SHIPPED = """
 import dataclasses, sys
 from pathlib import Path
-from {package} import params
+from {package}.params import sections as params
 
 LIBRARY_SECTIONS = {{"train.sft", "train.lora", "train.quantization", "train.dpo.config"}}
 
@@ -235,7 +235,9 @@ def typed(section, prefix=""):
     return values
 
 shipped, defaults = typed(params.load(Path("params.yaml"))), typed(params.Params())
-for key in ("base.model", "train.method"):  # set by the answers base_model and training_method
+# set by the answers base_model and training_method; the embedded demo model forgets its general
+# skills whatever it replays, so its bake lists their fall instead of failing on it (README)
+for key in ("base.model", "train.method", "evaluate.gate.max_regression_by_set"):
     shipped.pop(key), defaults.pop(key)
 wrong = sorted(k for k in shipped.keys() | defaults.keys() if shipped.get(k) != defaults.get(k))
 for key in wrong:
