@@ -21,6 +21,7 @@ import importlib.metadata
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import LINEAGE, tree_sha256
@@ -97,5 +98,6 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("base"):
+        chatter.to_log("base")
         result = main(params_mod.load(args.params), args.out, args.metrics)
     print(f"base: {result['model']} @ {result['revision'][:12]}")

@@ -17,6 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.jsonl import write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import fewshot, generation
@@ -90,6 +91,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("baseline"):
+        chatter.to_log("baseline")
         p = params_mod.load(args.params)
         r = main(p, args.base, eval_paths(args.test, args.golden, p), args.train, args.out, args.metrics)
     shots = r.get("fewshot")

@@ -16,6 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.jsonl import write_json, write_jsonl
 from .errors import reported
 from .evals import generation
@@ -48,6 +49,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("generate"):
+        chatter.to_log("generate")
         p = params_mod.load(args.params)
         r = main(p, args.model, eval_paths(args.test, args.golden, p), args.out, args.metrics)
     print(f"generate: answered {', '.join(f'{s} {n}' for s, n in r['sets'].items())} in {r['seconds']} s")

@@ -23,6 +23,7 @@ import argparse
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.jsonl import write_json
 from .errors import UserError, reported
 from .lineage import commit_description, dvc_lock_outs, read_base, read_train_info, resolve
@@ -134,6 +135,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("merge"):
+        chatter.to_log("merge")
         from .model.quantization import keep_out
 
         keep_out()  # merge never loads 4-bit weights: no bitsandbytes, no warnings from it

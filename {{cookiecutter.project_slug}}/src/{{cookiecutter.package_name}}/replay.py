@@ -21,6 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.chat import check_conversation
 from .data.jsonl import read_records, write_json, write_jsonl
 from .errors import UserError, reported
@@ -88,6 +89,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("replay"):
+        chatter.to_log("replay")
         r = main(params_mod.load(args.params), args.base, args.prompts, args.out, args.metrics)
     print(
         f"replay: kept {r['kept']} of {r['prompts']} answers ({r['left_out_unfinished']} unfinished left out)"

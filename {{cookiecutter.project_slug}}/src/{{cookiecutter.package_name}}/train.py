@@ -27,6 +27,7 @@ import shutil
 import time
 from pathlib import Path
 
+from . import chatter
 from .data.jsonl import read_jsonl, write_json
 from .errors import UserError, reported
 from .evals.checks import CheckError, check_refusal_patterns
@@ -295,7 +296,7 @@ def main(
     from transformers import AutoConfig, AutoTokenizer
 
     from .evals.items import load_items
-    from .training.curves import Curves
+    from .training.curves import Curves, quiet
 
     start = time.time()
     judging = judging or params_mod.Judging()
@@ -346,6 +347,7 @@ def main(
     trainer, dropped = build_trainer(
         config, model, tokenizer, path, data, train_rows, val_rows, peft_config, callbacks + sft_callbacks
     )
+    quiet(trainer, "sft")
     example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])
     print(f"train: {p.method}, loss path {path.name}; the loss sees e.g. {example!r}", flush=True)
     sft_start = time.time()
@@ -386,6 +388,7 @@ if __name__ == "__main__":
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
     with reported("train"):
+        chatter.to_log("train")
         p, judging = params_mod.load(args.params), params_mod.load_judging(args.params)
         if p.method != "qlora":
             from .model.quantization import keep_out

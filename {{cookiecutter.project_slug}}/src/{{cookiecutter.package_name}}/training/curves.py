@@ -37,3 +37,46 @@ class Curves(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
             self.log(state.global_step, logs)
+
+
+class StepLines(TrainerCallback):
+    """One progress line every few seconds, "train: sft 48/132 steps (36%), 2m10s elapsed, ETA 3m50s,
+    loss 0.12", instead of the trainer's dict per log call (its PrinterCallback, removed)."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase, self.progress, self.loss = phase, None, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from ..progress import Progress
+
+        if state.is_world_process_zero:
+            left = state.max_steps - state.global_step  # a resumed run starts at its checkpoint
+            self.progress = Progress(f"train: {self.phase} steps", total=left, log=self._print)
+
+    def _print(self, line: str) -> None:
+        import sys
+
+        print(
+            line + (f", loss {self.loss:.4g}" if self.loss is not None else ""), file=sys.stderr, flush=True
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.loss = logs["loss"]
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.progress is not None:
+            self.progress.update(1)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.progress is not None:
+            self.progress.finish()
+
+
+def quiet(trainer, phase: str) -> None:
+    """Swap the trainer's printed log dicts for StepLines."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(StepLines(phase))

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..model.loss_paths import fold_system
 from ..params.library import Forced, config_of
 from .configs import reporters
+from .curves import quiet
 
 REFERENCE_ADAPTER = "ref"  # the name TRL gives the frozen copy of the SFT adapter
 
@@ -116,6 +117,7 @@ def run(
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    quiet(trainer, "dpo")
     before = trainer.evaluate()
     start = time.time()
     trainer.train()
