@@ -76,7 +76,7 @@ METRICS = {
 
 def test_the_bucket_table_compares_with_both_baselines():
     assert comparison_table(METRICS, "golden", "by_bucket", "bucket").splitlines() == [
-        "| golden bucket | n | base | base (2-shot) | fine-tuned | delta vs best baseline |",
+        "| golden bucket | n | base | base (2-shot, 4.5 of 6 examples fit) | fine-tuned | delta vs best baseline |",
         "|---|---:|---:|---:|---:|---:|",
         "| **all** | 10 | 0.10 | 0.50 | 0.90 | +0.40 |",
         "| verdict | 5 | 0.20 | 0.40 | 1.00 | +0.60 |",
@@ -85,6 +85,13 @@ def test_the_bucket_table_compares_with_both_baselines():
     assert "| general_copy | 5 | 0.80 | – | 0.70 | -0.10 |" in comparison_table(
         METRICS, "general", "by_bucket", "bucket"
     )
+
+
+def test_the_prompted_column_says_how_many_examples_fit_only_when_some_did_not():
+    from {{ cookiecutter.package_name }}.views.tables import prompted_label
+
+    assert prompted_label(METRICS) == "2-shot, 4.5 of 6 examples fit"
+    assert prompted_label({"fewshot": {**METRICS["fewshot"], "trimmed_items": 0}}) == "2-shot"
 
 
 def test_tool_table_shows_failure_reasons_per_tool():

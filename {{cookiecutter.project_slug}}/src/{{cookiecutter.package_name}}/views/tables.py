@@ -25,12 +25,20 @@ def _rates(metrics: dict, eval_set: str, group: str, name: str | None) -> dict[s
     return rates
 
 
+def prompted_label(metrics: dict) -> str:
+    """ "2-shot", and how many examples fit on average when the context left some out."""
+    fewshot = metrics.get("fewshot", {})
+    label = f"{fewshot.get('shots', 'k')}-shot"
+    if fewshot.get("trimmed_items"):
+        label += f", {fewshot['examples_used_mean']:.1f} of {fewshot['examples']} examples fit"
+    return label
+
+
 def comparison_table(metrics: dict, eval_set: str, group: str, title: str) -> str:
     """base | base (k-shot) | fine-tuned | delta vs the better baseline, overall and per group."""
-    shots = metrics.get("fewshot", {}).get("shots", "k")
     tuned = metrics["finetuned"][eval_set]
     lines = [
-        f"| {eval_set} {title} | n | base | base ({shots}-shot) | fine-tuned | delta vs best baseline |",
+        f"| {eval_set} {title} | n | base | base ({prompted_label(metrics)}) | fine-tuned | delta vs best baseline |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     rows = [("**all**", None, tuned["n"])] + [(n, n, e["n"]) for n, e in tuned.get(group, {}).items()]
