@@ -76,7 +76,8 @@ METRICS = {
 
 def test_the_bucket_table_compares_with_both_baselines():
     assert comparison_table(METRICS, "golden", "by_bucket", "bucket").splitlines() == [
-        "| golden bucket | n | base | base (2-shot, 4.5 of 6 examples fit) | fine-tuned | delta vs best baseline |",
+        "| golden bucket | n | base | base (2-shot, 4.5 of 6 examples fit) | fine-tuned "
+        "| delta vs best baseline |",
         "|---|---:|---:|---:|---:|---:|",
         "| **all** | 10 | 0.10 | 0.50 | 0.90 | +0.40 |",
         "| verdict | 5 | 0.20 | 0.40 | 1.00 | +0.60 |",

@@ -36,9 +36,9 @@ def prompted_label(metrics: dict) -> str:
 
 def comparison_table(metrics: dict, eval_set: str, group: str, title: str) -> str:
     """base | base (k-shot) | fine-tuned | delta vs the better baseline, overall and per group."""
-    tuned = metrics["finetuned"][eval_set]
+    tuned, prompted = metrics["finetuned"][eval_set], prompted_label(metrics)
     lines = [
-        f"| {eval_set} {title} | n | base | base ({prompted_label(metrics)}) | fine-tuned | delta vs best baseline |",
+        f"| {eval_set} {title} | n | base | base ({prompted}) | fine-tuned | delta vs best baseline |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     rows = [("**all**", None, tuned["n"])] + [(n, n, e["n"]) for n, e in tuned.get(group, {}).items()]
