@@ -15,7 +15,7 @@ from conftest import TEMPLATE, bake, run
 PACKAGE = "security_triage_assistant"
 MODULES = [
     "__init__", "base", "baseline", "compare", "curate", "decontaminate", "demo_data", "errors", "estimate",
-    "evaluate", "generate", "replay", "threads",
+    "chatter", "evaluate", "generate", "replay", "threads",
     "gate", "lineage", "merge", "plots", "progress", "release", "split", "train",
     "cost", "demo_cards", "demo_tools", "feedback", "review", "rollback",
     "params/__init__", "params/__main__", "params/loader", "params/sections", "params/base", "params/curate",
