@@ -237,7 +237,7 @@ def typed(section, prefix=""):
 shipped, defaults = typed(params.load(Path("params.yaml"))), typed(params.Params())
 # set by the answers base_model and training_method; the embedded demo model forgets its general
 # skills whatever it replays, so its bake lists their fall instead of failing on it (README)
-for key in ("base.model", "train.method", "evaluate.gate.max_regression_by_set"):
+for key in ("base.model", "train.method", "evaluate.gate.max_regression_by_set", "train.mix.replay"):
     shipped.pop(key), defaults.pop(key)
 wrong = sorted(k for k in shipped.keys() | defaults.keys() if shipped.get(k) != defaults.get(k))
 for key in wrong:

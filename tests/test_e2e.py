@@ -103,7 +103,7 @@ def test_every_stage_explains_itself(reproduced):
     assert (reproduced / "plots" / "train" / "plots" / "metrics" / "eval" / "pass_rate.tsv").exists()
     replay = metrics(reproduced, "replay")
     assert replay["prompts"] == replay["kept"] + replay["left_out_unfinished"] + replay["left_out_empty"]
-    assert train["mix"]["sources"]["data/replay/replay.jsonl"]["drawn"] > 0
+    assert train["mix"]["sources"] == {}  # the tiny model's replay is noise: its bake mixes none in
     assert train["dpo"]["margins_after"] > train["dpo"]["margins_before"]
     assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
     card = (reproduced / "models" / "merged" / "README.md").read_text()

@@ -5,9 +5,13 @@ Stages, one module each, in pipeline order (`python -m PACKAGE.<stage>`):
     curate         validate, convert, normalise, PII-scan and de-duplicate raw conversations
     split          deterministic, stratified, group-aware train/val/test split
     decontaminate  remove training rows that overlap the test, golden or benchmark sets
-    train          TRL SFT (LoRA, QLoRA or full), then DPO on preference pairs
+    replay         the base model's own answers to general prompts, mixed into training
+    train          TRL SFT (LoRA, QLoRA or full), then DPO on preference pairs; the checkpoint
+                   with the best val pass rate is kept, and training stops when it stops improving
     merge          fold the adapter into the base and verify the merge
-    evaluate       base and fine-tuned model on the same sets, per bucket and risk tier
+    baseline       the base model answers every eval set, zero-shot and few-shot prompted
+    generate       the fine-tuned model answers the same sets
+    evaluate       judge both models' answers per bucket and risk tier; the gate verdict
     cost           training cost, serving cost per 1k requests, break-even against a prompted base
 
 Commands around the pipeline:
@@ -30,6 +34,8 @@ Shared by them:
     lineage        base model identity, train_info.json, dvc.lock hashes, Git
     errors         UserError and `reported(name)`: one line, no traceback, for mistakes
     progress       done/total, elapsed and ETA log lines for long steps
+    threads        torch's CPU threads chosen from the model's size (OMP_NUM_THREADS wins)
+    chatter        library warnings and logging to logs/<stage>.log, progress bars off
     data/          rows: jsonl, sources (every input file kind), chat (the conversation
                    contract), formats, records, filters and dedup (curate's per-record
                    steps), pii, neardup, ngrams, wordhash, texts (what decontamination
