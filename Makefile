@@ -29,11 +29,11 @@ setup:  ## (re)install the virtualenv: CPU torch first, then requirements.txt
 	$(MAKE) $(VENV)/bin/python
 
 demo: | $(VENV)/bin/python  ## bake with defaults, install the project, run its pipeline offline, print the report
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(RUN) $(BIN)/cookiecutter . --no-input --output-dir $(DEMO) >$(DEMO)/bake.log  # its "Next:" steps are done here
-	$(BIN)/python -m pip install --quiet --no-build-isolation -e '$(DEMO)/$(SLUG)[dev]'
-	cd $(DEMO)/$(SLUG) && $(RUN) dvc repro --quiet  # the stages' own progress lines, not DVC's echo of each command
-	cat $(DEMO)/$(SLUG)/reports/evaluate/report.md
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@$(RUN) $(BIN)/cookiecutter . --no-input --output-dir $(DEMO) >$(DEMO)/bake.log  # its "Next:" steps are done here
+	@$(BIN)/python -m pip install --quiet --no-build-isolation -e '$(DEMO)/$(SLUG)[dev]'
+	@cd $(DEMO)/$(SLUG) && $(RUN) dvc repro --quiet  # the stages' own progress lines, not DVC's echo of each command
+	@cat $(DEMO)/$(SLUG)/reports/evaluate/report.md
 
 test: | $(VENV)/bin/python  ## every template test: bakes, baked suites, the pipeline end to end
 	$(RUN) $(BIN)/python -m pytest

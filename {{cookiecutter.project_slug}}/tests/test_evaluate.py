@@ -280,8 +280,7 @@ def test_baseline_generate_and_evaluate_end_to_end_on_a_tiny_model(tiny_base, tm
     tuned_run = generate.main(p, tiny_base, sets, answers / "finetuned", m / "generate.json")
     assert base_run["fewshot"]["examples"] == 5 and set(tuned_run["consistency"]) == {"test", "golden"}
     log = capsys.readouterr().err
-    assert "baseline: base/test: 2/2 (100%)" in log and "baseline: base_prompted/golden: 4/4" in log
-    assert "generate: finetuned/general: 4/4" in log
+    assert "Traceback" not in log  # a few seconds per set: no progress line, the stage's summary says it
 
     out, plots, metrics = tmp_path / "reports", tmp_path / "plots", m / "evaluate.json"
     folders = [answers / "baseline", answers / "finetuned"]

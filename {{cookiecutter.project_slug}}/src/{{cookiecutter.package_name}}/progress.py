@@ -32,6 +32,7 @@ class Progress:
         self.label, self.total, self.every = label, total, every
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.done = 0
+        self.logged = False  # a step too short for a line ends silently: the stage's summary says it
         self.start = self._last = time.monotonic()
 
     def line(self) -> str:
@@ -50,9 +51,11 @@ class Progress:
         now = time.monotonic()
         if now - self._last >= self.every:
             self._last = now
+            self.logged = True
             self.log(self.line())
 
     def finish(self) -> float:
-        """Log the final line; return the seconds it took."""
-        self.log(self.line())
+        """Log the final line of a step that logged before; return the seconds it took."""
+        if self.logged:
+            self.log(self.line())
         return time.monotonic() - self.start

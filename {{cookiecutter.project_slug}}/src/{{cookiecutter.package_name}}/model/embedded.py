@@ -162,7 +162,10 @@ def build(p: EmbeddedParams, out: Path, log=print) -> dict:
     batches = _batches(examples, p.pretrain_batch_size, tokenizer.pad_token_id, rng)
     start, loss = time.time(), torch.tensor(float("nan"))
     progress = Progress(
-        "base: pretraining steps", p.pretrain_steps, log=lambda line: log(f"{line}, loss {loss.item():.4f}")
+        "base: pretraining steps",
+        p.pretrain_steps,
+        every=30.0,
+        log=lambda line: log(f"{line}, loss {loss.item():.4f}"),
     )
     model.train()
     for step in range(p.pretrain_steps):

@@ -51,7 +51,7 @@ class StepLines(TrainerCallback):
 
         if state.is_world_process_zero:
             left = state.max_steps - state.global_step  # a resumed run starts at its checkpoint
-            self.progress = Progress(f"train: {self.phase} steps", total=left, log=self._print)
+            self.progress = Progress(f"train: {self.phase} steps", total=left, every=30.0, log=self._print)
 
     def _print(self, line: str) -> None:
         import sys
