@@ -58,10 +58,10 @@ def write_plot_files(project: Path, shift: float) -> None:
     (curves / "loss.tsv").write_text("timestamp\tstep\tloss\n" + loss)
     eval_loss = "".join(f"0\t{s}\t{2.2 / (1 + s / 25) + shift:.4f}\n" for s in range(25, 225, 25))
     (curves / "eval/loss.tsv").write_text("timestamp\tstep\tloss\n" + eval_loss)
-    (curves / "learning_rate.tsv").write_text(
-        "timestamp\tstep\tlearning_rate\n"
-        + "".join(f"0\t{s}\t{2e-4 * (1 - s / 205):.6g}\n" for s in range(5, 205, 5))
-    )
+    rate = "".join(f"0\t{s}\t{min(1.0, s / 250 + shift):.4f}\n" for s in range(25, 225, 25))
+    (curves / "eval/pass_rate.tsv").write_text("timestamp\tstep\tpass_rate\n" + rate)  # train.select's
+    (curves / "dpo/eval").mkdir(parents=True, exist_ok=True)
+    (curves / "dpo/eval/pass_rate.tsv").write_text("timestamp\tstep\tpass_rate\n0\t8\t0.9\n0\t16\t0.92\n")
     evaluate = project / "plots/evaluate"
     evaluate.mkdir(parents=True, exist_ok=True)
     rates = {"ioc_normalize": 0.5, "out_of_scope": 0.9, "scan_verdict": 1.0}
@@ -151,7 +151,7 @@ EXPECTED = {  # chart -> texts a reader needs: title, axis titles, legend, value
         "90%",
     },
     "evaluate-confusion.svg": {"reference answer", "model answer", "SAFE", "UNSAFE", "9", "7"},
-    "train-plots-metrics-learning-rate.svg": {"learning_rate", "step"},
+    "validation-pass-rate.svg": {"Validation pass rate", "step", "val pass rate", "eval/pass_rate.tsv"},
 }
 
 
@@ -179,7 +179,7 @@ def test_dvc_plots_page_renders_every_plot_with_no_network(project, page, out):
     page.page.wait_for_function(
         f"document.querySelectorAll('.vega-embed svg.marks').length >= {expected}", timeout=30_000
     )
-    assert page.page.locator(".vega-embed svg.marks").count() == expected >= 6
+    assert page.page.locator(".vega-embed svg.marks").count() == expected == 4  # loss, val, bucket, confusion
     assert {"step", "loss", "pass rate", "set/bucket", "reference answer", "model answer"} <= page.texts(
         ".vega-embed svg text"
     )

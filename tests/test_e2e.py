@@ -181,7 +181,7 @@ def test_versions_are_tagged_and_roll_back_byte_for_byte(reproduced):
     assert record["dvc_lock_outs"]["models/merged"].endswith(".dir") and "transformers" in record["libraries"]
     card = (reproduced / "releases" / "v2.0.0.md").read_text()
     assert "## Gate: PASSED" in card and "| tool_use |" in card and "| golden risk tier |" in card
-    assert "| base (2-shot) |" in card  # the prompted baseline, as in report.md
+    assert "| base (2-shot, " in card  # the prompted baseline, as in report.md, with how many examples fit
     assert [e["version"] for e in map(json.loads, (reproduced / "releases" / "audit.jsonl").open())] == [
         "v1.0.0",
         "v2.0.0",

@@ -150,8 +150,8 @@ def test_the_card_puts_the_task_before_the_general_probes_and_says_how_reviewers
     probes = {**copy, "by_bucket": {"general_copy": copy}}
     metrics["finetuned"] = {"general": probes, **metrics["finetuned"]}
     metrics["base"]["general"] = metrics["base_prompted"]["general"] = probes
-    tables = cards.results_tables(metrics)
-    first = [tables.index(f"| {s} bucket |") for s in ("golden", "test", "general")]
+    text = "\n".join(tables.results_tables(metrics))
+    first = [text.index(f"| {s} bucket |") for s in ("golden", "test", "general")]
     assert first == sorted(first)
     assert cards._weakest(metrics) == "test/tool_use at 0.80"  # a probe is not the weakest task bucket
     review = {"reviewers": ["a", "b"], "ab": {"votes": 10, "win_rate": 0.7}}

@@ -1,5 +1,9 @@
 """The CPU thread count follows the model's size, and a user's OMP_NUM_THREADS always wins."""
 
+import os
+import subprocess
+import sys
+
 from {{ cookiecutter.package_name }} import threads
 
 
@@ -19,10 +23,31 @@ def test_the_users_setting_wins():
     assert threads.choose(459_392, env={"OMP_NUM_THREADS": ""})[0] == 1  # empty means unset
 
 
-def test_set_threads_prints_its_choice_once(capsys, monkeypatch):
-    monkeypatch.setattr(threads, "_chosen", None)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    assert threads.set_threads(1000, "base") == 1
-    threads.set_threads(2000, "base")
-    assert capsys.readouterr().err == "base: 1 CPU thread (0.0 M parameters < 100 M)\n"
+def test_accelerate_launchs_own_default_is_not_the_users(monkeypatch):
+    monkeypatch.setattr(threads, "cores", lambda: 8)
+    launched = {"OMP_NUM_THREADS": "1", threads.BEFORE_LAUNCH: ""}  # the user set nothing
+    assert threads.choose(135_000_000, env=launched) == (8, "every usable core for 135 M parameters")
+    assert threads.choose(135_000_000, env={**launched, threads.BEFORE_LAUNCH: "3"})[0] == 3
+    two = {**launched, "LOCAL_WORLD_SIZE": "2"}  # cpu_ddp: two processes share the cores
+    assert threads.choose(135_000_000, env=two) == (
+        4,
+        "every usable core for 135 M parameters, shared by 2 processes",
+    )
+
+
+def test_a_stage_logs_its_thread_choice_once_to_its_log_not_the_console(tmp_path):
+    # In a process of its own, as a stage runs: chatter.to_log routes the package's notes too.
+    code = (
+        "import sys; from pathlib import Path; "
+        "from {{ cookiecutter.package_name }} import chatter, threads; "
+        "chatter.to_log('base', Path(sys.argv[1])); "
+        "threads.set_threads(1000, 'base'); threads.set_threads(2000, 'base')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in (tmp_path / "base.log").read_text().splitlines() if "CPU thread" in line]
+    assert len(lines) == 1 and lines[0].endswith("INFO base: 1 CPU thread (0.0 M parameters < 100 M)")
+    assert "CPU thread" not in done.stderr + done.stdout  # the console keeps the progress lines

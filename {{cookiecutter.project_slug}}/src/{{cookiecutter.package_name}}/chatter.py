@@ -5,8 +5,9 @@
 
 transformers, TRL, datasets and PEFT log warnings, draw progress bars and raise FutureWarnings
 about their own internals: useful when something is wrong, noise in `dvc repro` output. Here
-Python warnings and the libraries' loggers go to logs/<stage>.log (ignored by Git), their
-progress bars are off, and at exit the stage says in one line how many warnings it kept there.
+Python warnings, the libraries' loggers and this package's own notes (the threads chosen) go to
+logs/<stage>.log (ignored by Git), their progress bars are off, and at exit the stage says in one
+line how many warnings it kept there.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def to_log(stage: str, logs: Path = LOGS) -> Path:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.propagate = False
+    ours = logging.getLogger(__package__)  # the stage's own notes (threads chosen): INFO and up
+    ours.handlers[:], ours.propagate = [handler], False
+    ours.setLevel(logging.INFO)
     logging.captureWarnings(True)  # warnings.warn -> the py.warnings logger -> the file
     warnings.simplefilter("default")  # each distinct warning once, not once per call
     counted = _Count()

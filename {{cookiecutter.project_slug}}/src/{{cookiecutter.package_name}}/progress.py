@@ -6,7 +6,9 @@
         progress.update(len(batch))
     progress.finish()
 
-Plain lines (no carriage returns) read well in CI logs and in `dvc repro` output alike.
+Plain lines (no carriage returns) read well in CI logs and in `dvc repro` output alike. The gap
+between lines starts at `every` seconds and grows with the elapsed time (half of it, at most four
+times `every`), so a step of a few minutes says where it is in a handful of lines, not dozens.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Progress:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.done = 0
         self.logged = False  # a step too short for a line ends silently: the stage's summary says it
+        self._logged_done = 0
         self.start = self._last = time.monotonic()
 
     def line(self) -> str:
@@ -49,13 +52,18 @@ class Progress:
     def update(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
-        if now - self._last >= self.every:
-            self._last = now
+        if now - self._last >= self.gap(now - self.start):
+            self._last, self._logged_done = now, self.done
             self.logged = True
             self.log(self.line())
 
+    def gap(self, elapsed: float) -> float:
+        """Seconds until the next line: `every`, growing to half the elapsed time, at most 4 x `every`."""
+        return max(self.every, min(elapsed / 2, 4 * self.every))
+
     def finish(self) -> float:
-        """Log the final line of a step that logged before; return the seconds it took."""
-        if self.logged:
+        """Log the final line of a step that logged before (unless it said so already); return the
+        seconds it took."""
+        if self.logged and self.done != self._logged_done:
             self.log(self.line())
         return time.monotonic() - self.start

@@ -36,7 +36,7 @@ from .model import loss_paths, probe
 from .params import train as params_mod
 from .params.library import config_of
 from .threads import set_threads
-from .training import mixing, selection
+from .training import mixing
 from .training.budget import estimate
 from .training.configs import reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
@@ -59,6 +59,8 @@ def load_policy(p: params_mod.TrainParams, name: str, revision: str | None, dtyp
 
 def selecting(section: dict, select: params_mod.SelectParams, where: str) -> dict:
     """The settings that keep the best-scored checkpoint, or none when `train.select` is off."""
+    from .training import selection  # imports transformers: after keep_out() (see the __main__ block)
+
     if not select.max_items:
         return {}
     strategy = section.get("eval_strategy", "no")
@@ -217,7 +219,7 @@ def dpo_after_sft(
 ):
     """DPO when enabled and preferences.jsonl has pairs: (the trainer that ends training, a report).
     `judge(phase, on_score)` gives the Selection callback of a phase, or None when it is off."""
-    from .training import dpo
+    from .training import dpo, selection  # selection imports transformers: after keep_out()
     from .training.curves import Curves
 
     file = data / "preferences.jsonl"
@@ -236,6 +238,8 @@ def dpo_after_sft(
 
 def selection_report(select: params_mod.SelectParams, sft, scorers: list, dpo: dict) -> dict:
     """Which evaluation's checkpoint was kept, and why, for metrics/train.json."""
+    from .training import selection  # imports transformers: after keep_out() (see the __main__ block)
+
     if not scorers:
         return {"enabled": False, "kept": "the last step (train.select.max_items is 0)"}
     history = [h for scorer in scorers if scorer is not None for h in scorer.history]
@@ -296,6 +300,7 @@ def main(
     from transformers import AutoConfig, AutoTokenizer
 
     from .evals.items import load_items
+    from .training import selection  # imports transformers: after keep_out() (see the __main__ block)
     from .training.curves import Curves, quiet
 
     start = time.time()

@@ -27,7 +27,7 @@ class EmbeddedParams:
     pretrain_examples: int = 6000
     """Generic chat turns it is pretrained on; a few epochs of these take ~1 min on 2 cores."""
     pretrain_steps: int = 2500
-    """Pretraining steps: ~2½ min alone on 2 CPU cores, ~6½ beside other work; copying strings needs this many."""
+    """Pretraining steps: ~2½ min alone on 2 cores, ~6½ beside other work; copying strings needs them."""
     pretrain_batch_size: int = 32
     """Sequences per pretraining step."""
     pretrain_lr: float = 2e-3

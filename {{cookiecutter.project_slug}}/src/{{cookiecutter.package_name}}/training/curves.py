@@ -40,11 +40,12 @@ class Curves(TrainerCallback):
 
 
 class StepLines(TrainerCallback):
-    """One progress line every few seconds, "train: sft 48/132 steps (36%), 2m10s elapsed, ETA 3m50s,
-    loss 0.12", instead of the trainer's dict per log call (its PrinterCallback, removed)."""
+    """One progress line every so often, "train: sft steps: 48/132 (36%), 2m10s elapsed, ETA 3m50s,
+    loss 0.12, best val 0.81 (step 40)", instead of the trainer's dict per log call (its
+    PrinterCallback, removed). The val pass rate is train.select's, read from the log history."""
 
     def __init__(self, phase: str) -> None:
-        self.phase, self.progress, self.loss = phase, None, None
+        self.phase, self.progress, self.loss, self.best = phase, None, None, None
 
     def on_train_begin(self, args, state, control, **kwargs):
         from ..progress import Progress
@@ -56,13 +57,18 @@ class StepLines(TrainerCallback):
     def _print(self, line: str) -> None:
         import sys
 
-        print(
-            line + (f", loss {self.loss:.4g}" if self.loss is not None else ""), file=sys.stderr, flush=True
-        )
+        loss = f", loss {self.loss:.4g}" if self.loss is not None else ""
+        best = f", best val {self.best[0]:.2f} (step {self.best[1]})" if self.best else ""
+        print(line + loss + best, file=sys.stderr, flush=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             self.loss = logs["loss"]
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        scored = [(h["eval_pass_rate"], h["step"]) for h in state.log_history if "eval_pass_rate" in h]
+        if scored:  # the highest pass rate, the earliest step among equals (as the trainer keeps it)
+            self.best = max(scored, key=lambda rate_step: (rate_step[0], -rate_step[1]))
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.progress is not None:

@@ -123,12 +123,6 @@ class Selection(TrainerCallback):
                 "by_bucket": {b: s["pass_rate"] for b, s in summary["by_bucket"].items()},
             }
         )
-        if summary["pass_rate"] >= max((h["pass_rate"] for h in self.history[:-1]), default=-1.0):
-            print(  # the best so far: the whole curve is in metrics/train.json and the plots
-                f"train: {self.phase} step {state.global_step}: val pass rate {summary['pass_rate']:.2f} "
-                f"on {summary['n']} items, eval loss {loss if loss is None else round(loss, 4)}",
-                flush=True,
-            )
         if self.on_score is not None:
             self.on_score(state.global_step, {"eval/pass_rate": summary["pass_rate"]})
 

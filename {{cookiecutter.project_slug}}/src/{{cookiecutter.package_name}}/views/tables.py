@@ -70,8 +70,10 @@ def tool_table(metrics: dict, eval_set: str) -> str | None:
 
 
 def results_tables(metrics: dict) -> list[str]:
-    """Every set's comparison per bucket, then per risk tier, then per tool: report.md and the model card."""
-    sets = list(metrics["finetuned"])
+    """Every set's comparison per bucket, then per risk tier, then per tool: report.md and the model card.
+    The must-hold golden set leads, then test, then any other set, the general probes last."""
+    order = {"golden": 0, "test": 1, "general": 3}
+    sets = sorted(metrics["finetuned"], key=lambda name: order.get(name, 2))
     tables = [comparison_table(metrics, s, "by_bucket", "bucket") for s in sets]
     tables += [comparison_table(metrics, s, "by_risk", "risk tier") for s in sets]
     return tables + [t for s in sets if (t := tool_table(metrics, s))]
