@@ -2,6 +2,7 @@
 
 import ast
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -226,12 +227,13 @@ def test_a_stage_checks_only_its_own_section_and_the_check_command_the_whole_fil
     with pytest.raises(params.ParamsError, match=r"release.min_consistency: expected float, got 'lots'"):
         params.load(bad)
     check = [sys.executable, "-m", params.__package__]  # python -m PACKAGE.params: what make check runs
-    run = subprocess.run([*check, str(bad)], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # the package, installed or not
+    run = subprocess.run([*check, str(bad)], capture_output=True, text=True, env=env)
     assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.strip().splitlines() == [
         f"params: {bad}: release.min_consistency: expected float, got 'lots'"
     ]
-    assert subprocess.run([*check, str(ROOT / "params.yaml")]).returncode == 0
+    assert subprocess.run([*check, str(ROOT / "params.yaml")], env=env).returncode == 0
 
 
 def test_curate_reads_its_declared_cross_key_and_checks_it(tmp_path):

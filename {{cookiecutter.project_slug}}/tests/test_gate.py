@@ -249,5 +249,9 @@ def test_a_set_may_need_a_minimum_pass_rate():
     gate = GateParams(sets=["test"], min_pass_rate_by_risk={}, min_pass_rate_by_set={"test": 0.9})
     assert check_gate(metrics, gate) == ["test: overall pass rate 0.85 < min_pass_rate_by_set.test=0.90"]
     assert check_gate(metrics, replace(gate, min_pass_rate_by_set={"test": 0.85})) == []
+    short = {**metrics, "finetuned": {"test": {**test, "pass_rate": 0.8468}}}  # 94 of 111
+    assert check_gate(short, replace(gate, min_pass_rate_by_set={"test": 0.85})) == [
+        "test: overall pass rate 0.847 < min_pass_rate_by_set.test=0.85"  # not "0.85 < 0.85"
+    ]
     typo = replace(gate, min_pass_rate_by_set={"tset": 0.5})
     assert check_gate(metrics, typo) == ["min_pass_rate_by_set.tset: 'tset' is not in gate.sets (test)"]

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from {{ cookiecutter.package_name }} import threads
 
@@ -44,6 +45,7 @@ def test_a_stage_logs_its_thread_choice_once_to_its_log_not_the_console(tmp_path
         "threads.set_threads(1000, 'base'); threads.set_threads(2000, 'base')"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")  # the package, installed or not
     done = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env
     )

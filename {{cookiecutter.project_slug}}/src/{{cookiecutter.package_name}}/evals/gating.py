@@ -144,14 +144,23 @@ def _check_set(metrics: dict, eval_set: str, g: params_mod.GateParams, present: 
     return reasons + _thresholds(eval_set, tuned, g) + _baselines(eval_set, tuned, baselines, g)
 
 
+def _below(value: float, limit: float) -> str:
+    """`value` with the digits it takes to read as below `limit`: 0.847, not "0.85 < 0.85"."""
+    digits = next((d for d in (2, 3, 4) if round(value, d) < round(limit, d)), 6)
+    return f"{value:.{digits}f}"
+
+
 def _thresholds(eval_set: str, tuned: dict, g: params_mod.GateParams) -> list[str]:
     reasons = []
-    if tuned["pass_rate"] < g.min_pass_rate:
-        reasons.append(f"{eval_set}: overall pass rate {tuned['pass_rate']:.2f} < {g.min_pass_rate:.2f}")
-    minimum = g.min_pass_rate_by_set.get(eval_set)
-    if minimum is not None and tuned["pass_rate"] < minimum:
+    rate = tuned["pass_rate"]
+    if rate < g.min_pass_rate:
         reasons.append(
-            f"{eval_set}: overall pass rate {tuned['pass_rate']:.2f} < "
+            f"{eval_set}: overall pass rate {_below(rate, g.min_pass_rate)} < {g.min_pass_rate:.2f}"
+        )
+    minimum = g.min_pass_rate_by_set.get(eval_set)
+    if minimum is not None and rate < minimum:
+        reasons.append(
+            f"{eval_set}: overall pass rate {_below(rate, minimum)} < "
             f"min_pass_rate_by_set.{eval_set}={minimum:.2f}"
         )
     for tier, minimum in g.min_pass_rate_by_risk.items():

@@ -69,6 +69,7 @@ COUNTS = {  # ints >= the value
     "seed": 0,
     "save_total_limit": 1,
 }
+NULLABLE = {"save_total_limit", "max_length", "max_prompt_length"}  # null: keep all / no truncation
 SHARES = {"warmup_ratio", "lora_dropout"}  # numbers in [0, 1]
 NON_NEGATIVE = {"weight_decay", "max_grad_norm"}
 
@@ -92,9 +93,11 @@ def check_values(section: dict, where: str) -> None:
         if key in POSITIVE and not (_number(value) and value > 0):
             raise ValueError(f"{where}.{key} must be a number > 0, got {_shown(value)}")
         if key in COUNTS and not (
-            isinstance(value, int) and not isinstance(value, bool) and value >= COUNTS[key]
+            (value is None and key in NULLABLE)
+            or (isinstance(value, int) and not isinstance(value, bool) and value >= COUNTS[key])
         ):
-            raise ValueError(f"{where}.{key} must be an int >= {COUNTS[key]}, got {_shown(value)}")
+            null = " or null" if key in NULLABLE else ""
+            raise ValueError(f"{where}.{key} must be an int >= {COUNTS[key]}{null}, got {_shown(value)}")
         if key in SHARES and not (_number(value) and 0 <= value <= 1):
             raise ValueError(f"{where}.{key} must be a number in [0, 1], got {_shown(value)}")
         if key in NON_NEGATIVE and not (_number(value) and value >= 0):
