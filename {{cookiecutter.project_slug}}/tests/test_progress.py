@@ -37,3 +37,26 @@ def test_a_short_step_is_silent_and_a_step_ending_on_a_line_is_not_repeated(monk
     assert run(monkeypatch, 29) == ([], [])
     times, lines = run(monkeypatch, 30)
     assert times == [30] and lines == ["train: sft steps: 30/30 (100%), 30s elapsed, ETA 0s"]
+
+
+def test_trains_line_names_the_checkpoint_the_trainer_keeps(capsys):
+    from transformers import TrainerState
+
+    from {{ cookiecutter.package_name }}.training.curves import StepLines
+
+    state = TrainerState(max_steps=40, best_global_step=16)  # the trainer's choice: its score breaks ties
+    state.log_history = [
+        {"step": 8, "eval_loss": 0.9, "eval_pass_rate": 0.5},
+        {"step": 16, "eval_loss": 0.7, "eval_pass_rate": 0.75},
+        {"step": 24, "eval_loss": 0.8, "eval_pass_rate": 0.75},
+    ]
+    lines = StepLines("sft")
+    lines.on_train_begin(None, state, None)
+    lines.on_log(None, state, None, logs={"loss": 0.4321})
+    lines._print("train: sft steps: 30/40 (75%), 1m00s elapsed, ETA 20s")
+    assert capsys.readouterr().err == (
+        "train: sft steps: 30/40 (75%), 1m00s elapsed, ETA 20s, loss 0.4321, best val 0.75 (step 16)\n"
+    )
+    state.best_global_step = None  # train.select off: no val line
+    lines._print("x")
+    assert capsys.readouterr().err == "x, loss 0.4321\n"

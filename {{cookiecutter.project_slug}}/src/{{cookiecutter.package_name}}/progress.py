@@ -34,8 +34,7 @@ class Progress:
         self.label, self.total, self.every = label, total, every
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.done = 0
-        self.logged = False  # a step too short for a line ends silently: the stage's summary says it
-        self._logged_done = 0
+        self.logged_at: int | None = None  # `done` at the last line; a short step ends silently
         self.start = self._last = time.monotonic()
 
     def line(self) -> str:
@@ -53,8 +52,7 @@ class Progress:
         self.done += n
         now = time.monotonic()
         if now - self._last >= self.gap(now - self.start):
-            self._last, self._logged_done = now, self.done
-            self.logged = True
+            self._last, self.logged_at = now, self.done
             self.log(self.line())
 
     def gap(self, elapsed: float) -> float:
@@ -64,6 +62,6 @@ class Progress:
     def finish(self) -> float:
         """Log the final line of a step that logged before (unless it said so already); return the
         seconds it took."""
-        if self.logged and self.done != self._logged_done:
+        if self.logged_at not in (None, self.done):
             self.log(self.line())
         return time.monotonic() - self.start

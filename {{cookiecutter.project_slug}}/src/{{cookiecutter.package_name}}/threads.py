@@ -40,10 +40,9 @@ def choose(parameters: int | None, env: dict[str, str] | None = None) -> tuple[i
     if parameters is not None and parameters < ONE_THREAD_BELOW:
         return 1, f"{parameters / 1e6:.1f} M parameters < {ONE_THREAD_BELOW / 1e6:.0f} M"
     local = env.get("LOCAL_WORLD_SIZE", "1")  # processes on this machine share its cores
-    share = max(1, cores() // max(1, int(local) if local.isdigit() else 1))
-    return share, "every usable core" + (
-        f" for {parameters / 1e6:.0f} M parameters" if parameters else ""
-    ) + (f", shared by {local} processes" if local.isdigit() and int(local) > 1 else "")
+    processes = int(local) if local.isdigit() and int(local) > 0 else 1
+    why = "every usable core" + (f" for {parameters / 1e6:.0f} M parameters" if parameters else "")
+    return max(1, cores() // processes), why + (f", shared by {processes} processes" if processes > 1 else "")
 
 
 def set_threads(parameters: int | None, stage: str = "") -> int:

@@ -39,17 +39,30 @@ class Curves(TrainerCallback):
             self.log(state.global_step, logs)
 
 
+def best_pass_rate(state) -> float | None:
+    """The val pass rate of the evaluation a trainer kept (train.select), from its log history."""
+    return next(
+        (
+            h["eval_pass_rate"]
+            for h in state.log_history
+            if h.get("step") == state.best_global_step and "eval_pass_rate" in h
+        ),
+        None,
+    )
+
+
 class StepLines(TrainerCallback):
     """One progress line every so often, "train: sft steps: 48/132 (36%), 2m10s elapsed, ETA 3m50s,
     loss 0.12, best val 0.81 (step 40)", instead of the trainer's dict per log call (its
-    PrinterCallback, removed). The val pass rate is train.select's, read from the log history."""
+    PrinterCallback, removed). The best val is the evaluation the trainer keeps (train.select)."""
 
     def __init__(self, phase: str) -> None:
-        self.phase, self.progress, self.loss, self.best = phase, None, None, None
+        self.phase, self.progress, self.loss, self.state = phase, None, None, None
 
     def on_train_begin(self, args, state, control, **kwargs):
         from ..progress import Progress
 
+        self.state = state
         if state.is_world_process_zero:
             left = state.max_steps - state.global_step  # a resumed run starts at its checkpoint
             self.progress = Progress(f"train: {self.phase} steps", total=left, every=30.0, log=self._print)
@@ -58,17 +71,13 @@ class StepLines(TrainerCallback):
         import sys
 
         loss = f", loss {self.loss:.4g}" if self.loss is not None else ""
-        best = f", best val {self.best[0]:.2f} (step {self.best[1]})" if self.best else ""
+        rate = best_pass_rate(self.state) if self.state is not None else None
+        best = f", best val {rate:.2f} (step {self.state.best_global_step})" if rate is not None else ""
         print(line + loss + best, file=sys.stderr, flush=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             self.loss = logs["loss"]
-
-    def on_evaluate(self, args, state, control, **kwargs):
-        scored = [(h["eval_pass_rate"], h["step"]) for h in state.log_history if "eval_pass_rate" in h]
-        if scored:  # the highest pass rate, the earliest step among equals (as the trainer keeps it)
-            self.best = max(scored, key=lambda rate_step: (rate_step[0], -rate_step[1]))
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.progress is not None:

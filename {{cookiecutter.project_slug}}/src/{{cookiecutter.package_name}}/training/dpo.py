@@ -18,7 +18,7 @@ from pathlib import Path
 from ..model.loss_paths import fold_system
 from ..params.library import Forced, config_of
 from .configs import reporters
-from .curves import quiet
+from .curves import best_pass_rate, quiet
 
 REFERENCE_ADAPTER = "ref"  # the name TRL gives the frozen copy of the SFT adapter
 
@@ -46,18 +46,6 @@ def reference_settings(sft_trainer, output_dir: Path):
 
     sft_trainer.save_model(str(output_dir / "sft"))  # FSDP gathers the shards to save
     return AutoModelForCausalLM.from_pretrained(output_dir / "sft", dtype=sft_trainer.model.dtype), {}
-
-
-def best_pass_rate(state) -> float | None:
-    """The val pass rate of the evaluation a trainer kept (train.select), from its log history."""
-    return next(
-        (
-            h["eval_pass_rate"]
-            for h in state.log_history
-            if h.get("step") == state.best_global_step and "eval_pass_rate" in h
-        ),
-        None,
-    )
 
 
 def keep_the_better(sft_trainer, dpo_trainer) -> dict:
