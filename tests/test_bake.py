@@ -32,7 +32,7 @@ MODULES = [
     "evals/items", "evals/fewshot", "evals/general", "evals/generation", "evals/sets", "evals/toolcalls",
     "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
     "training/__init__", "training/budget", "training/configs", "training/curves", "training/dpo",
-    "training/mixing", "training/resume", "training/selection",
+    "training/mixing", "training/resume", "training/selection", "training/weighting",
 ]  # fmt: skip
 TESTS = [
     "conftest", "test_checks", "test_compare", "test_contracts", "test_curate", "test_decontaminate",

@@ -81,6 +81,54 @@ def test_a_replay_prompt_that_is_not_a_user_turn_is_named(tmp_path):
         read_prompts(prompts)
 
 
+def test_a_replay_prompts_check_is_parsed_and_one_needing_a_reference_is_refused(tmp_path):
+    from {{ cookiecutter.package_name }}.replay import read_prompts
+
+    prompts = tmp_path / "prompts.jsonl"
+    ask = '{"messages": [{"role": "user", "content": "Hi, I am Zora."}], "meta": {"check": %s}}\n'
+    prompts.write_text(ask % '{"type": "regex", "pattern": "Zora"}' + ask % '{"type": "regex"}')
+    with pytest.raises(UserError, match=r"prompts.jsonl:2: meta.check: regex needs field 'pattern'"):
+        read_prompts(prompts)
+    prompts.write_text(ask % '{"type": "regex", "pattern": "Zora"}' + ask % '"exact"')
+    with pytest.raises(UserError, match=r"prompts.jsonl:2: meta.check.type 'exact' needs a reference answer"):
+        read_prompts(prompts)
+    prompts.write_text(ask % '{"type": "regex", "pattern": "Zora"}' + ask % "null")
+    assert [p["check"] for p in read_prompts(prompts)] == [{"type": "regex", "pattern": "Zora"}, None]
+
+
+def test_only_a_finished_answer_that_passes_its_check_is_replayed():
+    from {{ cookiecutter.package_name }}.replay import left_out
+
+    greets = {"type": "regex", "pattern": r"(?is)^\W*(hello|hi)\b.*\bZora\b"}
+    assert left_out(greets, {"text": "Hello Zora! How can I help?", "stopped": True}) is None
+    assert left_out(greets, {"text": "I'm so glad you're here, Zora.", "stopped": True}) == "wrong"
+    assert left_out(greets, {"text": "Hello Zora, and", "stopped": False}) == "unfinished"
+    assert left_out(greets, {"text": "  ", "stopped": True}) == "empty"
+    assert left_out(None, {"text": "Anything finished", "stopped": True}) is None
+
+
+def test_every_shipped_replay_prompt_of_a_probed_skill_carries_a_check_its_own_answer_passes():
+    from {{ cookiecutter.package_name }}.evals.checks import judge
+    from {{ cookiecutter.package_name }}.replay import read_prompts
+
+    prompts = read_prompts(ROOT / "data" / "replay_prompts.jsonl")
+    probed = [p for p in prompts if p["meta"]["skill"] in SKILLS]
+    assert len(probed) >= 7 * 60 and all(p["check"] for p in probed)
+    right_wrong = {  # a right and a wrong answer to one prompt of each skill, by hand: no vacuous check
+        "Type this back to me word for word: table 8656 ladder": ("table 8656 ladder", "table 8656"),
+        "Which number follows 4762?": ("It is 4763.", "It is 4762."),
+        "Which word comes first here: tunnel puzzle lemon": ("Tunnel.", "Lemon."),
+        "Hey there, I'm Aiko.": ("Hey Aiko, nice to meet you!", "Nice to meet you!"),
+        "Name the capital city of Argentina.": ("Buenos Aires.", "Santiago."),
+        "Tell me the greater number: 781 or 504.": ("781 is greater.", "504 is greater than 781? No: 504."),
+        "How much is 84 minus 82?": ("84 - 82 = 2.", "84 - 82 = 12."),
+    }
+    asked = {p["messages"][-1]["content"]: p["check"] for p in prompts}
+    for prompt, (good, bad) in right_wrong.items():
+        assert judge(asked[prompt], good, "", [])[0], (prompt, good)
+        assert not judge(asked[prompt], bad, "", [])[0], (prompt, bad)
+
+
 @pytest.mark.slow
 def test_replay_keeps_only_finished_answers_and_counts_the_rest(tiny_base, tmp_path):
     from {{ cookiecutter.package_name }} import replay
@@ -95,9 +143,8 @@ def test_replay_keeps_only_finished_answers_and_counts_the_rest(tiny_base, tmp_p
     p = ReplayParams(max_new_tokens=24, batch_size=8)
     report = replay.main(p, tiny_base, prompts, tmp_path / "out", tmp_path / "m.json")
     kept = list(read_jsonl(tmp_path / "out" / "replay.jsonl"))
-    assert (
-        report["prompts"] == 12 == report["kept"] + report["left_out_unfinished"] + report["left_out_empty"]
-    )
+    left_out = report["left_out_unfinished"] + report["left_out_empty"] + report["left_out_wrong"]
+    assert report["prompts"] == 12 == report["kept"] + left_out
     assert len(kept) == report["kept"]
     for row in kept:
         assert row["messages"][-1]["role"] == "assistant" and row["messages"][-1]["content"].strip()

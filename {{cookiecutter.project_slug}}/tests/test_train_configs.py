@@ -99,3 +99,18 @@ def test_checkpoints_are_stamped_with_params_data_and_base(tmp_path):
     assert len({mark, fingerprint({"lr": 2}, [data], "rev1"), fingerprint({"lr": 1}, [data], "rev2")}) == 3
     data.write_text("b\n")
     assert fingerprint({"lr": 1}, [data], "rev1") != mark
+
+
+def test_row_weighting_gives_a_one_token_answer_the_weight_of_a_long_one():
+    import torch
+
+    from {{ cookiecutter.package_name }}.training.weighting import row_mean_nll
+
+    # row 0: a one-token label at log-prob -2; row 1: four tokens at -1 each; row 2: no answer
+    log_probs = torch.tensor([[0.0, -2.0, 0, 0, 0], [-1.0, -1, -1, -1, 0], [0.0, 0, 0, 0, 0]])
+    mask = log_probs != 0
+    assert row_mean_nll(log_probs, mask).item() == pytest.approx((2 + 1) / 2)  # rows, not tokens
+    token_mean = -log_probs.sum() / mask.sum()
+    assert token_mean.item() == pytest.approx(6 / 5)  # what TRL's token mean would give
+    assert row_mean_nll(log_probs, mask, accumulation=4).item() == pytest.approx(1.5 / 4)
+    assert row_mean_nll(log_probs[2:], mask[2:]).item() == 0.0  # a batch without answers is a zero

@@ -319,6 +319,39 @@ def test_replayed_and_mixed_rows_reach_training(workspace, tmp_path):
     assert report["train_rows"] == 32 + 16 + 8
 
 
+def test_the_row_weighted_loss_is_the_mean_of_each_rows_answer_loss(workspace):
+    """Through TRL's own trainer, collator and fused head: the loss train minimises is the mean
+    over rows of each row's mean answer-token loss, computed here from the model's logits."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from {{ cookiecutter.package_name }}.model import loss_paths
+    from {{ cookiecutter.package_name }}.training.configs import runtime
+
+    tokenizer = AutoTokenizer.from_pretrained(workspace / "base")
+    path = loss_paths.choose(tokenizer, assistant_only=True)
+    p = TrainParams(select=LAST, sft=SFT, lora=LORA, loss_per="row")
+    config = train.sft_config(p, workspace / "weighting", runtime(cuda=False), path)
+    rows = [chat("Say one", "one"), chat("Say many", "alpha bravo charlie delta echo foxtrot")]
+    model = AutoModelForCausalLM.from_pretrained(workspace / "base")
+    trainer, _ = train.build_trainer(
+        config, model, tokenizer, path, workspace / "data", rows, rows, None, [], p.loss_per
+    )
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
+    trainer.model.train()
+    loss = trainer.compute_loss(trainer.model, dict(batch))
+    with torch.no_grad():
+        logits = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    labels = batch["labels"][:, 1:]
+    nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels, reduction="none")
+    answered = labels != -100
+    lengths = answered.sum(1)
+    assert lengths.tolist()[0] < lengths.tolist()[1]  # unequal answers: row and token means differ
+    per_row = (nll * answered).sum(1) / lengths
+    assert loss.item() == pytest.approx(per_row.mean().item(), rel=1e-4)
+    assert loss.item() != pytest.approx((nll * answered).sum().item() / lengths.sum().item(), rel=1e-3)
+
+
 @pytest.fixture
 def lora_trained(workspace, tmp_path) -> Path:
     """A LoRA adapter of this test's own, to damage."""

@@ -13,6 +13,12 @@ by construction (other words, names, countries and number ranges, other phrasing
 probes still measure forgetting rather than memory; tests check it. An answer that did not end
 with the end-of-turn token within `replay.max_new_tokens`, or is empty, is left out and counted:
 training on a cut answer would teach the model to stop mid-sentence.
+
+Only what the base model does right is replayed: a prompt may carry `meta.check` (regex,
+contains, not_contains or json, as in eval items: evals/checks.py), and an answer that fails it
+is left out and counted. Replaying a wrong answer would teach the fine-tuned model the base
+model's mistakes, in the phrasing of the replay prompt: measured on SmolLM2, greetings replayed
+without the name taught it to stop greeting people by name on the probes too.
 """
 
 from __future__ import annotations
@@ -26,22 +32,58 @@ from .data.chat import check_conversation
 from .data.jsonl import read_records, write_json, write_jsonl
 from .errors import UserError, reported
 from .evals import generation
+from .evals.checks import CheckError, judge, parse_check
 from .lineage import resolve
 from .params import replay as params_mod
 from .progress import Progress
 
+NO_REFERENCE = ("exact", "normalized", "refusal")  # checks that compare with a reference answer
+
 
 def read_prompts(file: Path) -> list[dict]:
+    """The prompts, each with its parsed `check` (None: any finished answer is kept)."""
     prompts = []
     for at, row in read_records(file):
         problem = check_conversation(row, final_assistant=False)
         if problem or row["messages"][-1]["role"] != "user":
             why = problem[1] if problem else "the last message must be the user's"
             raise UserError(f"{at}: {why}; expected a conversation that ends with a user turn")
-        prompts.append(row)
+        spec = (row.get("meta") or {}).get("check")
+        try:
+            check = None if spec is None else parse_check(spec)
+        except CheckError as e:
+            raise UserError(f"{at}: {e}") from None
+        if check is not None and check["type"] in NO_REFERENCE:
+            raise UserError(
+                f"{at}: meta.check.type {check['type']!r} needs a reference answer, which a replay prompt"
+                " has not; expected regex, contains, not_contains or json"
+            )
+        prompts.append({**row, "check": check})
     if not prompts:
         raise UserError(f"{file}: no prompts; replay needs at least one")
     return prompts
+
+
+def left_out(check: dict | None, answer: dict) -> str | None:
+    """Why an answer is not replayed (unfinished, empty, wrong), or None when it is."""
+    text = answer["text"].strip()
+    if not answer["stopped"]:
+        return "unfinished"
+    if not text:
+        return "empty"
+    if check is not None and not judge(check, text, "", [])[0]:
+        return "wrong"
+    return None
+
+
+def by_skill(prompts: list[dict], why: list[str | None]) -> dict:
+    """Answers kept of prompts asked, per `meta.skill`."""
+    counts: dict[str, list[int]] = {}
+    for row, reason in zip(prompts, why, strict=True):
+        kept_asked = counts.setdefault(str((row.get("meta") or {}).get("skill", "-")), [0, 0])
+        kept_asked[0] += reason is None
+        kept_asked[1] += 1
+    return {skill: f"{kept}/{asked}" for skill, (kept, asked) in sorted(counts.items())}
 
 
 def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Path, metrics: Path) -> dict:
@@ -59,21 +101,28 @@ def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Pa
         progress=progress,
     )
     progress.finish()
+    why = [left_out(row["check"], answer) for row, answer in zip(prompts, answers, strict=True)]
     kept = [
         {
             "id": row.get("id"),
             "messages": [*row["messages"], {"role": "assistant", "content": answer["text"].strip()}],
-            "meta": {**(row.get("meta") or {}), "bucket": "replay", "source": "replay"},
+            "meta": {
+                **{k: v for k, v in (row.get("meta") or {}).items() if k != "check"},
+                "bucket": "replay",
+                "source": "replay",
+            },
         }
-        for row, answer in zip(prompts, answers, strict=True)
-        if answer["stopped"] and answer["text"].strip()
+        for row, answer, reason in zip(prompts, answers, why, strict=True)
+        if reason is None
     ]
     write_jsonl(out / "replay.jsonl", kept)
     report = {
         "prompts": len(prompts),
         "kept": len(kept),
-        "left_out_unfinished": sum(not a["stopped"] for a in answers),
-        "left_out_empty": sum(a["stopped"] and not a["text"].strip() for a in answers),
+        "left_out_unfinished": why.count("unfinished"),
+        "left_out_empty": why.count("empty"),
+        "left_out_wrong": why.count("wrong"),
+        "kept_by_skill": by_skill(prompts, why),
         "seconds": round(time.time() - start, 1),
     }
     write_json(metrics, report)
@@ -92,5 +141,6 @@ if __name__ == "__main__":
         chatter.to_log("replay")
         r = main(params_mod.load(args.params), args.base, args.prompts, args.out, args.metrics)
     print(
-        f"replay: kept {r['kept']} of {r['prompts']} answers ({r['left_out_unfinished']} unfinished left out)"
+        f"replay: kept {r['kept']} of {r['prompts']} answers (left out:"
+        f" {r['left_out_unfinished']} unfinished, {r['left_out_wrong']} failing their check)"
     )

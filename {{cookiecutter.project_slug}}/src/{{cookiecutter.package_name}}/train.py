@@ -36,7 +36,7 @@ from .model import loss_paths, probe
 from .params import train as params_mod
 from .params.library import config_of
 from .threads import set_threads
-from .training import mixing
+from .training import mixing, weighting
 from .training.budget import estimate
 from .training.configs import reporters, runtime, within_context
 from .training.resume import checkpoint_state, fingerprint, mean_train_loss, prepare_checkpoints
@@ -118,13 +118,15 @@ def build_trainer(
     val_rows: list[dict],
     peft_config,
     callbacks,
+    loss_per: str = "token",
 ):
-    """SFTTrainer on the training rows and validation rows, labels narrowed to the answers."""
+    """SFTTrainer on the training rows and validation rows, labels narrowed to the answers, each
+    answer token (`token`) or each row (`row`) weighing the same (training/weighting.py)."""
     from datasets import Dataset
     from trl import SFTTrainer
 
     rows = conversations(train_rows, path, str(data / "train.jsonl"))
-    trainer = SFTTrainer(
+    trainer = weighting.weighted(SFTTrainer, loss_per)(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
@@ -350,7 +352,16 @@ def main(
     # of val at each evaluation would cost as much as the judging itself, for a tie-break.
     val_rows = val_items if sft_scorer else list(read_jsonl(data / "val.jsonl"))
     trainer, dropped = build_trainer(
-        config, model, tokenizer, path, data, train_rows, val_rows, peft_config, callbacks + sft_callbacks
+        config,
+        model,
+        tokenizer,
+        path,
+        data,
+        train_rows,
+        val_rows,
+        peft_config,
+        callbacks + sft_callbacks,
+        p.loss_per,
     )
     quiet(trainer, "sft")
     example = loss_paths.trained_text(tokenizer, trainer.train_dataset[0])

@@ -80,6 +80,10 @@ class TrainParams:
     """The checkpoint kept is the one with the best val pass rate (training/selection.py)."""
     mix: MixParams = field(default_factory=MixParams)
     """General rows mixed into SFT against forgetting (training/mixing.py)."""
+    loss_per: Literal["row", "token"] = "token"
+    """token: every answer token weighs the same in the SFT loss, as TRL does; row: every row's
+    answer weighs the same, a one-token label as much as a long answer (a real model's bake ships
+    row: training/weighting.py)."""
 
     def __post_init__(self) -> None:
         for name in ("sft", "lora"):
