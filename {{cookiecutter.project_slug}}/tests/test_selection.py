@@ -107,6 +107,35 @@ def test_only_a_finished_answer_that_passes_its_check_is_replayed():
     assert left_out(None, {"text": "Anything finished", "stopped": True}) is None
 
 
+def test_a_failed_greedy_answer_is_sampled_again_and_the_first_right_sample_kept(monkeypatch):
+    from {{ cookiecutter.package_name }} import replay
+    from {{ cookiecutter.package_name }}.params.replay import ReplayParams
+
+    greets = {"type": "regex", "pattern": r"(?i)^hello\b.*\bZora\b"}
+    prompts = [
+        {"messages": [{"role": "user", "content": "Hi, I am Zora."}], "check": greets},
+        {"messages": [{"role": "user", "content": "Name a colour."}], "check": None},
+        {"messages": [{"role": "user", "content": "Hey, Zora here."}], "check": greets},
+    ]
+    answers = [{"text": t, "stopped": True} for t in ("Nice to meet you.", "", "Hello Zora!")]
+    why = [replay.left_out(row["check"], a) for row, a in zip(prompts, answers, strict=True)]
+    assert why == ["wrong", "empty", None]
+    asked = []
+
+    def sampled(model, tokenizer, messages, max_new_tokens, batch_size, settings=None, progress=None):
+        asked.append((messages, settings))
+        texts = ["Hi there.", "Hello Zora, welcome!", "Hello Zora, again!"]  # 3 samples of prompt 0
+        return [{"text": t, "stopped": True} for t in texts]
+
+    monkeypatch.setattr(replay.generation, "generate", sampled)
+    p = ReplayParams(samples=3, temperature=0.7)
+    assert replay.resample(p, None, None, prompts, answers, why) == {0}
+    assert answers[0]["text"] == "Hello Zora, welcome!" and why == [None, "empty", None]
+    # only the checked prompt whose greedy answer failed is sampled, `samples` times, at the temperature
+    assert asked == [([prompts[0]["messages"]] * 3, {"do_sample": True, "temperature": 0.7})]
+    assert replay.resample(ReplayParams(samples=0), None, None, prompts, answers, ["wrong"] * 3) == set()
+
+
 def test_every_shipped_replay_prompt_of_a_probed_skill_carries_a_check_its_own_answer_passes():
     from {{ cookiecutter.package_name }}.evals.checks import judge
     from {{ cookiecutter.package_name }}.replay import read_prompts

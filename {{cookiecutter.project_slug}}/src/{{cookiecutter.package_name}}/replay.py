@@ -16,9 +16,12 @@ training on a cut answer would teach the model to stop mid-sentence.
 
 Only what the base model does right is replayed: a prompt may carry `meta.check` (regex,
 contains, not_contains or json, as in eval items: evals/checks.py), and an answer that fails it
-is left out and counted. Replaying a wrong answer would teach the fine-tuned model the base
-model's mistakes, in the phrasing of the replay prompt: measured on SmolLM2, greetings replayed
-without the name taught it to stop greeting people by name on the probes too.
+is left out and counted. Where the greedy answer fails, `replay.samples` answers are sampled
+and the first that passes is kept instead (rejection sampling: still the base model's own
+answer, one it gives at `replay.temperature`). Replaying a wrong answer would teach the
+fine-tuned model the base model's mistakes, in the phrasing of the replay prompt: measured on
+SmolLM2, greetings replayed without the name taught it to stop greeting people by name on the
+probes too.
 """
 
 from __future__ import annotations
@@ -76,6 +79,39 @@ def left_out(check: dict | None, answer: dict) -> str | None:
     return None
 
 
+def resample(
+    p: params_mod.ReplayParams, model, tokenizer, prompts: list[dict], answers: list, why: list
+) -> set[int]:
+    """Rejection sampling: each checked prompt whose greedy answer was left out is sampled
+    `p.samples` times at `p.temperature`, and the first sample that passes takes its place in
+    `answers` (and `why`, in place). Returns the indices answered so."""
+    import torch
+
+    retry = [i for i, reason in enumerate(why) if reason is not None and prompts[i]["check"] is not None]
+    if not retry or p.samples == 0:
+        return set()
+    torch.manual_seed(p.seed)
+    progress = Progress("replay: samples for left-out answers", total=len(retry) * p.samples)
+    samples = generation.generate(
+        model,
+        tokenizer,
+        [prompts[i]["messages"] for i in retry for _ in range(p.samples)],
+        p.max_new_tokens,
+        p.batch_size,
+        settings={"do_sample": True, "temperature": p.temperature},
+        progress=progress,
+    )
+    progress.finish()
+    found = set()
+    for n, i in enumerate(retry):
+        for answer in samples[n * p.samples : (n + 1) * p.samples]:
+            if left_out(prompts[i]["check"], answer) is None:
+                answers[i], why[i] = answer, None
+                found.add(i)
+                break
+    return found
+
+
 def by_skill(prompts: list[dict], why: list[str | None]) -> dict:
     """Answers kept of prompts asked, per `meta.skill`."""
     counts: dict[str, list[int]] = {}
@@ -92,16 +128,13 @@ def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Pa
     name, revision = resolve(base_dir)
     model, tokenizer = generation.load(name, revision, seed=0, stage="replay")
     progress = Progress("replay: base model answers", total=len(prompts))
+    messages = [row["messages"] for row in prompts]
     answers = generation.generate(
-        model,
-        tokenizer,
-        [row["messages"] for row in prompts],
-        p.max_new_tokens,
-        p.batch_size,
-        progress=progress,
+        model, tokenizer, messages, p.max_new_tokens, p.batch_size, progress=progress
     )
     progress.finish()
     why = [left_out(row["check"], answer) for row, answer in zip(prompts, answers, strict=True)]
+    sampled = resample(p, model, tokenizer, prompts, answers, why)
     kept = [
         {
             "id": row.get("id"),
@@ -110,9 +143,10 @@ def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Pa
                 **{k: v for k, v in (row.get("meta") or {}).items() if k != "check"},
                 "bucket": "replay",
                 "source": "replay",
+                **({"sampled": True} if i in sampled else {}),
             },
         }
-        for row, answer, reason in zip(prompts, answers, why, strict=True)
+        for i, (row, answer, reason) in enumerate(zip(prompts, answers, why, strict=True))
         if reason is None
     ]
     write_jsonl(out / "replay.jsonl", kept)
@@ -122,6 +156,7 @@ def main(p: params_mod.ReplayParams, base_dir: Path, prompts_file: Path, out: Pa
         "left_out_unfinished": why.count("unfinished"),
         "left_out_empty": why.count("empty"),
         "left_out_wrong": why.count("wrong"),
+        "kept_sampled": len(sampled),
         "kept_by_skill": by_skill(prompts, why),
         "seconds": round(time.time() - start, 1),
     }
