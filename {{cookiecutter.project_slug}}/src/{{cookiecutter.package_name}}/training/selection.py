@@ -141,7 +141,15 @@ def settings(eval_strategy: str, eval_steps) -> dict:
 def early_stopping(patience: int) -> list:
     from transformers import EarlyStoppingCallback
 
-    return [EarlyStoppingCallback(early_stopping_patience=patience)] if patience > 0 else []
+    class DuringTraining(EarlyStoppingCallback):
+        """The trainer's early stopping, deaf to the evaluations outside training (DPO's reward
+        margins before and after), which carry no selection score and would make it warn."""
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if metrics is not None and f"eval_{SCORE}" in metrics:
+                super().on_evaluate(args, state, control, metrics, **kwargs)
+
+    return [DuringTraining(early_stopping_patience=patience)] if patience > 0 else []
 
 
 def chosen(history: list[dict], best_step: int | None, phase: str) -> dict | None:
