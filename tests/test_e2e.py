@@ -102,7 +102,8 @@ def test_every_stage_explains_itself(reproduced):
     assert kept["pass_rate"] == max(e["pass_rate"] for e in evaluations if e["phase"] == "sft")
     assert (reproduced / "plots" / "train" / "plots" / "metrics" / "eval" / "pass_rate.tsv").exists()
     replay = metrics(reproduced, "replay")
-    assert replay["prompts"] == replay["kept"] + replay["left_out_unfinished"] + replay["left_out_empty"]
+    left_out = replay["left_out_unfinished"] + replay["left_out_empty"] + replay["left_out_wrong"]
+    assert replay["prompts"] == replay["kept"] + left_out and replay["kept_sampled"] == 0  # samples: 0
     assert train["mix"]["sources"] == {}  # the tiny model's replay is noise: its bake mixes none in
     assert train["dpo"]["margins_after"] > train["dpo"]["margins_before"]
     assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
