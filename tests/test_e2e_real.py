@@ -84,8 +84,8 @@ def test_the_loss_sees_only_the_answer_and_its_end_of_turn(project):
     assert [e["step"] for e in evaluations if e["phase"] == "sft"] == [12, 24]
     assert kept["pass_rate"] == max(e["pass_rate"] for e in evaluations)
     assert train["mix"]["sources"]["data/replay/replay.jsonl"]["drawn"] > 10  # the base model's own answers
-    replay = metrics(project, "replay")  # right answers only: greedy, or a sample where greedy was wrong
-    assert replay["left_out_wrong"] > 0 and replay["kept_sampled"] > 0
+    replay = metrics(project, "replay")  # right answers only
+    assert replay["left_out_wrong"] > 0 and replay["kept_sampled"] == 0  # replay.samples: 0
     merge = metrics(project, "merge")
     assert merge["dtype"] == "float32" and merge["vs_training"]["top1_agreement"] == 1.0
     assert merge["merged"]["max_rel_diff"] <= merge["rtol"]
