@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the stage imports torch only after keep_out() (model/quantization.py)
     import torch
 
-LOSS_PER = ("row", "token")
-
 
 def row_mean_nll(log_probs: torch.Tensor, mask: torch.Tensor, accumulation: int = 1) -> torch.Tensor:
     """Mean over rows of each row's mean negative log-likelihood of its answer tokens; rows with no
