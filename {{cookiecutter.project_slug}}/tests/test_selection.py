@@ -2,6 +2,7 @@
 and the general sources (the training itself is tested in test_training.py)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,16 +34,30 @@ def test_a_pass_rate_gain_always_beats_a_lower_loss():
     assert selection.selection_score(0.5, 0.2) > selection.selection_score(0.5, 0.3)  # then the loss
 
 
-def test_no_probe_is_a_replay_prompt():
-    # Disjoint by construction (other words, names, countries, number ranges and phrasings), so
-    # it holds for any probe seed and count: the probes measure forgetting, not memory.
+def test_no_probe_is_a_replay_prompt_nor_shares_a_value_with_one():
+    # Replay asks each skill in the probes' own forms among others ("Next number after N"), so the
+    # skill is held in the form the gate asks it in; but never with a probe's value (words,
+    # numbers, names, countries), for any probe seed and count: the probes measure forgetting,
+    # not memory of their answers.
     replay = [json.loads(line) for line in (ROOT / "data" / "replay_prompts.jsonl").read_text().splitlines()]
     asked = {row["messages"][-1]["content"].casefold() for row in replay}
     assert len(asked) == len(replay) >= 150
+    form_words = set(
+        "repeat exactly say back echo what comes after next number which is larger or first word of"
+        " hi i am hello my name the capital".split()
+    )
+    values: dict[str, set[str]] = {}
+    for row in replay:
+        words = re.findall(r"\w+", row["messages"][-1]["content"].casefold())
+        values.setdefault(row["meta"]["skill"], set()).update(words)
     for seed in range(10):
         for probe in probes(list(SKILLS), 60, seed):
-            assert probe["messages"][1]["content"].casefold() not in asked, probe["id"]
-    assert {row["meta"]["skill"] for row in replay} >= set(SKILLS)  # every probed skill is replayed
+            prompt = probe["messages"][1]["content"].casefold()
+            assert prompt not in asked, probe["id"]
+            own = set(re.findall(r"\w+", prompt)) - form_words
+            skill = probe["meta"]["bucket"].removeprefix("general_")
+            assert not own & values[skill], (probe["id"], own & values[skill])
+    assert set(values) >= set(SKILLS)  # every probed skill is replayed
 
 
 def test_a_general_source_of_any_kind_is_read_and_drawn_by_weight(tmp_path):
@@ -144,13 +159,15 @@ def test_every_shipped_replay_prompt_of_a_probed_skill_carries_a_check_its_own_a
     probed = [p for p in prompts if p["meta"]["skill"] in SKILLS]
     assert len(probed) >= 7 * 60 and all(p["check"] for p in probed)
     right_wrong = {  # a right and a wrong answer to one prompt of each skill, by hand: no vacuous check
-        "Type this back to me word for word: table 8656 ladder": ("table 8656 ladder", "table 8656"),
-        "Which number follows 4762?": ("It is 4763.", "It is 4762."),
+        "Type this back to me word for word: 6291 carpet table": ("6291 carpet table", "6291 carpet"),
+        "Repeat exactly: 4336 thunder ladder": ("Repeat exactly: 4336 thunder ladder", "4336 thunder"),
+        "Which number follows 1534?": ("It is 1535.", "It is 1534."),
+        "Next number after 1166": ("The next number after 1166 is 1167.", "After 1166 comes 1170."),
         "Which word comes first here: tunnel puzzle lemon": ("Tunnel.", "Lemon."),
         "Hey there, I'm Aiko.": ("Hey Aiko, nice to meet you!", "Nice to meet you!"),
-        "Name the capital city of Argentina.": ("Buenos Aires.", "Santiago."),
+        "What is the capital of Ukraine?": ("Kyiv.", "Moscow."),
         "Tell me the greater number: 781 or 504.": ("781 is greater.", "504 is greater than 781? No: 504."),
-        "How much is 84 minus 82?": ("84 - 82 = 2.", "84 - 82 = 12."),
+        "How much is 88 minus 54?": ("88 - 54 = 34.", "88 - 54 = 24."),
     }
     asked = {p["messages"][-1]["content"]: p["check"] for p in prompts}
     for prompt, (good, bad) in right_wrong.items():
