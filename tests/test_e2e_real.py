@@ -109,6 +109,18 @@ def test_fine_tuned_beats_the_base_and_the_gate_decides(project, capsys):
     assert metrics(project, "evaluate")["seconds"] >= 0  # judging only: well under a second
 
 
+def test_the_benchmark_reports_the_run_it_did_not_repeat(project):
+    result = run(
+        ["python", "bench/real_model.py", "--report"], cwd=project, env={"PYTHONPATH": str(project / "src")}
+    )
+    out = result.stdout
+    train_s = metrics(project, "train")["seconds"]
+    assert "from metrics/ (no run)" in out and f"| train |  |  | {train_s:,.0f} |" in out
+    assert "GFLOP/s" in out and "| test | **all** |" in out
+    verdict = "PASSED" if metrics(project, "evaluate")["gate"]["passed"] else "FAILED"
+    assert f"gate: {verdict}" in out
+
+
 def test_a_second_repro_is_a_no_op(project):
     result = run(["dvc", "repro"], cwd=project, env={"PYTHONPATH": str(project / "src")})
     assert "Running stage" not in result.stdout

