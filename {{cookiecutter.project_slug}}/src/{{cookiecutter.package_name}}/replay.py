@@ -8,11 +8,12 @@ data/replay_prompts.jsonl (copying, counting, comparing, greeting, sums, capital
 instructions), greedily through its own chat template, and train mixes these answers into the
 task's rows (`train.mix.replay`), so the adapter learns the task without unlearning what the
 base model did before. Offline, and cached by DVC: it runs again only when the base model, the
-prompts or `replay` params change. The prompts are disjoint from evaluate's general-skill probes
-by construction (other words, names, countries and number ranges, other phrasings), so the
-probes still measure forgetting rather than memory; tests check it. An answer that did not end
-with the end-of-turn token within `replay.max_new_tokens`, or is empty, is left out and counted:
-training on a cut answer would teach the model to stop mid-sentence.
+prompts or `replay` params change. Each skill is asked in evaluate's general-probe question forms
+among others ("Next number after N"), since a skill a base model shows in one form only is held
+only by replaying that form; but never with a probe's value (other words, names, countries and
+number ranges), so the probes still measure forgetting rather than memory; tests check it. An
+answer that did not end with the end-of-turn token within `replay.max_new_tokens`, or is empty,
+is left out and counted: training on a cut answer would teach the model to stop mid-sentence.
 
 Only what the base model does right is replayed: a prompt may carry `meta.check` (regex,
 contains, not_contains or json, as in eval items: evals/checks.py), and an answer that fails it
