@@ -107,6 +107,24 @@ def test_one_bad_line_never_stops_curate(make_chat):
     assert [q["line"] for q in quarantined] == [1, 2, 3, 4, 5] and len(kept) == 1
 
 
+def test_a_key_given_twice_is_quarantined_not_resolved(make_chat, tmp_path):
+    # Python's json keeps the last value, other readers the first: the record means two things
+    good = json.dumps(make_chat("a question", "an answer"))
+    twice = good[:-1] + ', "messages": []}'
+    nested = good.replace('"role": "user"', '"role": "user", "role": "assistant"')
+    kept, quarantined, _ = curate(lines(twice, nested, good), P)
+    assert [(q["line"], q["reason"]) for q in quarantined] == [(1, "duplicate_key"), (2, "duplicate_key")]
+    assert "key 'messages' appears twice" in quarantined[0]["message"]
+    assert "key 'role' appears twice" in quarantined[1]["message"] and len(kept) == 1
+
+    from {{ cookiecutter.package_name }}.data.jsonl import read_records
+
+    written = tmp_path / "pairs.jsonl"
+    written.write_text(good + "\n" + twice + "\n")
+    with pytest.raises(UserError, match=r"pairs.jsonl:2: key 'messages' appears twice in one object"):
+        list(read_records(written))
+
+
 def test_an_exception_inside_a_filter_quarantines_only_that_row(make_chat):
     def explode(row):
         if "boom" in row["messages"][0]["content"]:

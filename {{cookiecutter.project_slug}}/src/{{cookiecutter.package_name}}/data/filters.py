@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from .chat import check_conversation, normalize_content
 from .formats import detect, to_messages
-from .jsonl import loads
+from .jsonl import DuplicateKey, loads
 from .pii import apply_policy
 
 Problem = tuple[str, str]
@@ -33,6 +33,8 @@ def parse_record(raw: bytes, max_bytes: int) -> tuple[dict | None, Problem | Non
         return None, ("invalid_utf8", f"not UTF-8 at byte {e.start}")
     except json.JSONDecodeError as e:
         return None, ("invalid_json", f"{e.msg} at column {e.colno}")
+    except DuplicateKey as e:
+        return None, ("duplicate_key", str(e))
     except ValueError as e:  # NaN or Infinity, a number of more than 4300 digits
         return None, ("invalid_json", str(e)[:200])
     except RecursionError:

@@ -43,16 +43,31 @@ class OutputError(UserError, OSError):
     """An output that could not be written (a full disk, a quota); the path was left as it was."""
 
 
+class DuplicateKey(ValueError):
+    """An object that names one key twice: JSON readers disagree on which value wins."""
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-DECODER = json.JSONDecoder(parse_constant=_no_constant)  # raw_decode: a JSON value that starts a text
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise DuplicateKey(f"key {twice!r} appears twice in one object; expected each key once")
+    return row
+
+
+DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_unique_keys)  # raw_decode
 
 
 def loads(text: str | bytes):
-    """Standard JSON: like `json.loads`, but NaN, Infinity and -Infinity raise ValueError."""
-    return json.loads(text, parse_constant=_no_constant)
+    """Standard JSON: like `json.loads`, but NaN, Infinity and -Infinity raise ValueError, and an
+    object with a key twice raises DuplicateKey (Python keeps the last value, other readers the
+    first: the record means two things)."""
+    return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
 
 
 def has_suffix(file: Path, suffixes: tuple[str, ...]) -> bool:
@@ -95,6 +110,8 @@ def parse(where: str, raw: bytes | str) -> dict:
         row = loads(raw)
     except json.JSONDecodeError as e:
         raise JsonlError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+    except DuplicateKey as e:
+        raise JsonlError(f"{where}: {e}") from None
     except (ValueError, RecursionError) as e:  # bad bytes, NaN, 5000-digit integers, deep nesting
         raise JsonlError(f"{where}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
     if not isinstance(row, dict):
