@@ -1,4 +1,6 @@
 import copy
+import json
+import re
 from collections import Counter
 
 import pytest
@@ -225,7 +227,7 @@ def test_policy_covers_every_string_of_the_row_and_counts_fields():
     fields = Counter()
     out, counts = apply_policy(row, "redact", NO_IP, fields)
     assert out == {
-        "id": "[EMAIL]/1",
+        "id": "[EMAIL:a490f2e1d28a]/1",  # an id: the keyed hash (HMAC-SHA256 under the empty key)
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "call [PHONE]"}],
         "meta": {"owner": {"mail": "[EMAIL]"}, "ibans": ["[IBAN] EUR"]},
         "source": "[EMAIL]",
@@ -238,3 +240,23 @@ def test_policy_covers_every_string_of_the_row_and_counts_fields():
 def test_unknown_policy_names_the_allowed_ones():
     with pytest.raises(ValueError, match="unknown PII policy 'mask'; allowed: redact, drop, report"):
         apply_policy(ROW, "mask", PII_TYPES)
+
+
+def test_pii_in_an_id_becomes_a_keyed_hash_so_two_ids_stay_two(make_chat):
+    from {{ cookiecutter.package_name }}.data.records import curate
+    from {{ cookiecutter.package_name }}.params.curate import CurateParams
+
+    rows = [
+        {**make_chat("reset my password", "done"), "id": "alice@example.com", "meta": {"user_id": "bo@x.io"}},
+        {**make_chat("mail me at carol@example.com", "noted"), "id": "dave@example.com"},
+    ]
+    lines = [("raw.jsonl", "line", i + 1, json.dumps(r).encode()) for i, r in enumerate(rows)]
+    kept, quarantined, _ = curate(iter(lines), CurateParams(), pii_key=b"k1")
+    assert quarantined == [] and len({r["id"] for r in kept}) == 2  # a bare [EMAIL] would make them one
+    assert all(re.fullmatch(r"\[EMAIL:[0-9a-f]{12}\]", r["id"]) for r in kept)
+    assert re.fullmatch(r"\[EMAIL:[0-9a-f]{12}\]", kept[0]["meta"]["user_id"])
+    assert kept[1]["messages"][0]["content"] == "mail me at [EMAIL]"  # training text: the plain placeholder
+    again, _, _ = curate(iter(lines), CurateParams(), pii_key=b"k1")
+    other, _, _ = curate(iter(lines), CurateParams(), pii_key=b"k2")
+    assert [r["id"] for r in again] == [r["id"] for r in kept]  # stable across runs
+    assert [r["id"] for r in other] != [r["id"] for r in kept]  # and keyed

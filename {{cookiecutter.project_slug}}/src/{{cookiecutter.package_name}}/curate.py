@@ -14,6 +14,7 @@ checks that stop the stage (`check`).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -54,7 +55,8 @@ def main(
     manifest: dict | None = None,
 ) -> dict:
     start = time.time()
-    tally, curator, cover = Tally(), Curator(p, tokenizer), Coverage()
+    pii_key = os.environ.get(p.pii.id_key_env, "")
+    tally, curator, cover = Tally(), Curator(p, tokenizer, pii_key.encode()), Coverage()
     reasons: Counter = Counter()
     buckets: Counter = Counter()
     progress = Progress("curate", total=count_items(raw))
@@ -87,6 +89,7 @@ def main(
         "rows_by_format": dict(sorted(curator.formats.items())),
         "pii_found_by_type": dict(sorted(curator.pii.by_type.items())),
         "pii_found_by_field": dict(sorted(curator.pii.by_field.items())),
+        "pii_id_key": f"${p.pii.id_key_env}" if pii_key else "unset: ids hashed without a secret",
         "special_tokens_escaped": curator.special.escaped,
         "kept_by_bucket": dict(sorted(buckets.items())),
         "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in points if c["flag"]],

@@ -136,13 +136,13 @@ def _escape(m: re.Match) -> str:
 class Pii:
     """The PII policy over every string of the row (messages, id, meta, carried fields)."""
 
-    def __init__(self, policy: str, types: Iterable[str]) -> None:
-        self.policy, self.types = policy, tuple(types)
+    def __init__(self, policy: str, types: Iterable[str], key: bytes = b"") -> None:
+        self.policy, self.types, self.key = policy, tuple(types), key
         self.by_type: Counter = Counter()
         self.by_field: Counter = Counter()
 
     def __call__(self, row: dict) -> Problem | None:
-        redacted, found = apply_policy(row, self.policy, self.types, self.by_field)
+        redacted, found = apply_policy(row, self.policy, self.types, self.by_field, self.key)
         self.by_type.update(found)
         if redacted is None:
             return "pii", "contains " + ", ".join(sorted(found)) + " (curate.pii.policy=drop)"

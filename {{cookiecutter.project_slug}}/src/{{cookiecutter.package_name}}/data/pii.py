@@ -2,7 +2,7 @@
 
     findings = scan(text, types=("email", "phone", "credit_card", "iban", "secret"))
     clean = redact(text, findings)            # "mail [EMAIL] or call [PHONE]"
-    row, counts = apply_policy(row, "redact", types)
+    row, counts = apply_policy(row, "redact", types)   # an id: "[EMAIL:5c1f0e2a9b7d]"
 
 For the curate stage, `apply_policy` handles one row per call: every string in it, not only the
 messages (an id, a meta field or a carried-over column can hold an address just as well). Types: email, phone,
@@ -17,11 +17,19 @@ checksums, detect-secrets covers secrets only; this module is offline, standard-
 fast (cheap substring checks decide which patterns run, so most documents cost a few microseconds).
 Numbers are validated, not just shaped: cards by Luhn, IBANs by ISO 13616 mod-97, so random digit
 runs, order ids and hashes do not match.
+
+In an id (the row's `id`, or any field named `id` or ending in `_id`) a finding is replaced by its
+type and a keyed hash of the value, HMAC-SHA256 under `key`: two rows whose ids held two different
+addresses keep two different ids (a bare "[EMAIL]" would make the second a duplicate), and the
+same address gives the same id on every run. Without a secret key the hash is stable but not
+secret: whoever guesses an address can check the guess.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import hmac
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -308,13 +316,22 @@ def scan(text: str, types: Iterable[str] = PII_TYPES) -> list[Finding]:
     return [Finding(kind, start, end, matched) for start, end, kind, matched in spans]
 
 
-def redact(text: str, findings: list[Finding]) -> str:
-    """The text with every finding replaced by its type in capitals: "[EMAIL]", "[IP_ADDRESS]"..."""
+def placeholder(finding: Finding, key: bytes | None = None) -> str:
+    """ "[EMAIL]"; with a key, "[EMAIL:<12 hex digits of HMAC-SHA256(key, value)>]"."""
+    if key is None:
+        return f"[{finding.type.upper()}]"
+    digest = hmac.new(key, finding.text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"[{finding.type.upper()}:{digest[:12]}]"
+
+
+def redact(text: str, findings: list[Finding], key: bytes | None = None) -> str:
+    """The text with every finding replaced by its type in capitals: "[EMAIL]", "[IP_ADDRESS]"...;
+    with a key, by its type and keyed hash (`placeholder`)."""
     parts, pos = [], 0
     for f in sorted(findings, key=lambda f: f.start):
         if f.start < pos:
             raise ValueError(f"findings overlap at offset {f.start}; pass the output of scan()")
-        parts += [text[pos : f.start], f"[{f.type.upper()}]"]
+        parts += [text[pos : f.start], placeholder(f, key)]
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts)
@@ -345,12 +362,23 @@ def _replaced(value, path: tuple, new: str):
     return copy
 
 
+def is_id(path: tuple) -> bool:
+    """Whether the string at `path` is an id: the field holding it is `id` or ends in `_id`."""
+    name = next((k for k in reversed(path) if isinstance(k, str)), "")
+    return name.lower() == "id" or name.lower().endswith("_id")
+
+
 def apply_policy(
-    row: dict, policy: str, types: Iterable[str] = PII_TYPES, fields: Counter | None = None
+    row: dict,
+    policy: str,
+    types: Iterable[str] = PII_TYPES,
+    fields: Counter | None = None,
+    key: bytes = b"",
 ) -> tuple[dict | None, Counter]:
     """Scan every string in a row (messages, id, meta, any other field) and apply a policy.
 
-    Never changes `row` itself. redact: the row with each finding replaced by its placeholder.
+    Never changes `row` itself. redact: the row with each finding replaced by its placeholder, in
+    an id by its keyed placeholder (HMAC under `key`), so that different ids stay different.
     drop: None when anything was found (the caller quarantines the row), else the row.
     report: the row unchanged. The Counter counts findings per type; `fields`, when given, counts
     them per top-level field ("messages", "id", "meta"...).
@@ -368,7 +396,7 @@ def apply_policy(
         if fields is not None:
             fields[str(path[0])] += len(findings)
         if policy == "redact":
-            out = _replaced(out, path, redact(text, findings))
+            out = _replaced(out, path, redact(text, findings, key if is_id(path) else None))
     if counts and policy == "drop":
         return None, counts
     return out, counts

@@ -40,10 +40,10 @@ class BaseTokenizer:
 class Curator:
     """The per-record pipeline and what it remembers: filters in order, dedup, counters."""
 
-    def __init__(self, p: CurateParams, tokenizer: BaseTokenizer | None = None) -> None:
+    def __init__(self, p: CurateParams, tokenizer: BaseTokenizer | None = None, pii_key: bytes = b"") -> None:
         self.p = p
         self.special = SpecialTokens(tokenizer.special if tokenizer else (), p.special_tokens)
-        self.pii = Pii(p.pii.policy, p.pii.types)
+        self.pii = Pii(p.pii.policy, p.pii.types, pii_key)
         tokens = (
             [MaxTokens(tokenizer.count, tokenizer.max_tokens)] if tokenizer and tokenizer.max_tokens else []
         )
@@ -122,9 +122,11 @@ def _record(item: Item, problem: Problem) -> dict:
     }
 
 
-def curate(items: Iterable[Item], p: CurateParams, tokenizer: BaseTokenizer | None = None):
+def curate(
+    items: Iterable[Item], p: CurateParams, tokenizer: BaseTokenizer | None = None, pii_key: bytes = b""
+):
     """(kept rows, quarantine records, the Curator with its counters), in memory: for tests and notebooks."""
-    curator = Curator(p, tokenizer)
+    curator = Curator(p, tokenizer, pii_key)
     kept, quarantined = [], []
     for row, record in curator.run(items):
         (kept if record is None else quarantined).append(row if record is None else record)

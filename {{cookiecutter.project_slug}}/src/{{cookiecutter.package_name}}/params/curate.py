@@ -19,6 +19,10 @@ class PiiParams:
     )
     """What counts as PII here; ip_address is left out by default because in security data an IP
     is usually an indicator, not a person."""
+    id_key_env: str = "PII_ID_KEY"
+    """Environment variable with the secret key of the hashes that replace PII inside ids
+    ("[EMAIL:5c1f0e2a9b7d]", so two ids stay two); unset, the hash is stable but not secret. DVC
+    does not track the variable: after changing the key, `dvc repro --force curate`."""
 
 
 @dataclass(frozen=True)
