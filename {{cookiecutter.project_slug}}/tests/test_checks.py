@@ -54,6 +54,7 @@ SCHEMA = {"type": "object", "required": ["verdict"], "properties": {"verdict": {
         ('{"verdict": "MAYBE"}', False, "schema"),
         ('{"verdict": "SAFE", "level": 7}', False, "wrong_field"),
         ("UNSAFE", False, "not_json"),
+        ('{"verdict": "SAFE", "verdict": "UNSAFE", "level": 7}', False, "duplicate_key"),  # which one?
     ],
 )
 def test_json_check(answer, passed, reason):
@@ -105,6 +106,7 @@ def test_a_call_must_be_standard_json(answer, reason):
         ("I would call lookup_ip", False, "not_a_call"),
         (f"{CALL}\nThe IP is malicious (score 97).", False, "invented_result"),
         (f"<tool_call>{CALL}</tool_call><tool_response>clean</tool_response>", False, "invented_result"),
+        ('{"name": "lookup_ip", "arguments": {"ip": "9.9.9.9", "ip": "1.2.3.4"}}', False, "wrong_arguments"),
     ],
 )
 def test_tool_call_check(answer, passed, reason):
@@ -119,6 +121,7 @@ def test_tool_call_check(answer, passed, reason):
         ("no_tool_call", '{"verdict": "SAFE"}', True, ""),  # JSON, but not a call
         ("no_tool_call", CALL, False, "unexpected_call"),
         ("no_tool_call", "Let me check. <tool_call>{broken</tool_call>", False, "unexpected_call"),
+        ("no_tool_call", '{"name": "lookup_ip", "arguments": {"a": 1, "a": 2}}', False, "unexpected_call"),
         ("no_invented_result", "I will look it up.", True, ""),
         ("no_invented_result", CALL, True, ""),  # a call that stops is fine
         ("no_invented_result", f"{CALL}\nIt is malicious.", False, "invented_result"),

@@ -61,7 +61,9 @@ def test_records_from_arrays_and_parquet_are_named_by_row_index(tmp_path, make_c
     raw = tmp_path / "raw"
     raw.mkdir()
     good = chats(make_chat, "j", 1)[0]
-    (raw / "a.json").write_text(json.dumps([good, {"messages": "no"}, 7, {"x": float("nan")}]))
+    twice = json.dumps(good)[:-1] + ', "meta": {"bucket": "a", "bucket": "b"}}'  # only this row is lost
+    elements = [json.dumps(r) for r in (good, {"messages": "no"}, 7, {"x": float("nan")})] + [twice]
+    (raw / "a.json").write_text("[" + ", ".join(elements) + "]")
     pq.write_table(pa.Table.from_pylist([{"text": "hi"}]), raw / "b.parquet")
     tally = Tally()
     items = list(read_items(raw, tally))
@@ -70,6 +72,7 @@ def test_records_from_arrays_and_parquet_are_named_by_row_index(tmp_path, make_c
         ("row", 1),
         ("row", 2),
         ("row", 3),
+        ("row", 4),
         ("row", 0),
     ]
     p = CurateParams(max_quarantine_share=1.0)
@@ -79,6 +82,7 @@ def test_records_from_arrays_and_parquet_are_named_by_row_index(tmp_path, make_c
         ("a.json", 1, "bad_messages"),
         ("a.json", 2, "not_object"),
         ("a.json", 3, "invalid_json"),  # NaN costs its record, not the file
+        ("a.json", 4, "duplicate_key"),  # kept as written, not resolved to the last value
         ("b.parquet", 0, "unknown_format"),
     ]
 

@@ -61,6 +61,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_unique_keys)  # raw_decode
+LAST_WINS = json.JSONDecoder(parse_constant=_no_constant)  # what most readers of a model's answer do
 
 
 def loads(text: str | bytes):
@@ -127,6 +128,8 @@ def read_json(path: Path):
         return loads(path.read_bytes())
     except json.JSONDecodeError as e:
         raise JsonlError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from None
+    except DuplicateKey as e:
+        raise JsonlError(f"{path}: {e}") from None
     except (ValueError, RecursionError) as e:
         raise JsonlError(f"{path}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
 

@@ -172,13 +172,30 @@ def _lines(file: Path, tally: Tally) -> Iterator[Item]:
         raise InputError(f"{file}: cannot be read ({type(e).__name__}: {e})") from None
 
 
+class _Twice(dict):
+    """A parsed object whose JSON named a key twice, with its pairs as written (`pairs`)."""
+
+    pairs: list
+
+
+def _keep_pairs(pairs: list) -> dict:
+    row = dict(pairs)
+    if len(row) == len(pairs):
+        return row
+    twice = _Twice(row)
+    twice.pairs = pairs
+    return twice
+
+
 def _whole(file: Path, data: bytes) -> list | None:
-    """A .json file's records when it is one JSON document (an array, or one object), else None."""
+    """A .json file's records when it is one JSON document (an array, or one object), else None.
+    An object that names a key twice keeps both pairs (`_Twice`), so that the record is
+    re-encoded as written and the caller's per-record parse quarantines it as duplicate_key."""
     if data.lstrip()[:1] not in (b"[", b"{"):
         return None
     try:
         # NaN passes here and is refused per element by the caller: it costs one record, not the file
-        doc = json.loads(data)
+        doc = json.loads(data, object_pairs_hook=_keep_pairs)
     except json.JSONDecodeError as e:
         if data.lstrip()[:1] == b"[":
             raise InputError(
@@ -196,16 +213,36 @@ def _json(file: Path, tally: Tally) -> Iterator[Item]:
         yield from _lines(file, tally)
         return
     for index, element in enumerate(doc):
-        yield str(file), "row", index, _encode(element)
+        yield str(file), "row", index, _encode(element, as_written=True)
 
 
-def _encode(value: object) -> bytes:
-    """JSON bytes of one parsed record, for the caller to parse with every per-record check."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+def _encode(value: object, as_written: bool = False) -> bytes:
+    """JSON bytes of one parsed record, for the caller to parse with every per-record check.
+    as_written: an object parsed with a key twice (`_Twice`) is written with both of its pairs."""
     try:
-        return text.encode("utf-8")
+        return _text(value, False, as_written).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: keep it as an escape for the caller to name
-        return json.dumps(value, default=str).encode("ascii")
+        return _text(value, True, as_written).encode("ascii")
+
+
+def _text(value: object, ascii_only: bool, as_written: bool) -> str:
+    if not (as_written and _twice_in(value)):
+        return json.dumps(value, ensure_ascii=ascii_only, default=str)
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v, ascii_only, True) for v in value) + "]"
+    pairs = value.pairs if isinstance(value, _Twice) else value.items()  # type: ignore[union-attr]
+    inner = (json.dumps(k, ensure_ascii=ascii_only) + ": " + _text(v, ascii_only, True) for k, v in pairs)
+    return "{" + ", ".join(inner) + "}"
+
+
+def _twice_in(value: object) -> bool:
+    if isinstance(value, _Twice):
+        return True
+    if isinstance(value, dict):
+        return any(_twice_in(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_twice_in(v) for v in value)
+    return False
 
 
 def _without_nulls(row: dict) -> dict:

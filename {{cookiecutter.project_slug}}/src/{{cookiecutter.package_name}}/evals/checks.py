@@ -33,7 +33,7 @@ import re
 
 import regex
 
-from ..data.jsonl import loads
+from ..data.jsonl import DuplicateKey, loads
 from ..data.texts import normalize_answer
 from .toolcalls import judge_tools
 
@@ -175,6 +175,8 @@ def _judge(check: dict, answer: str, reference: str, refusal_patterns: list[str]
         data = _parse_json(answer)
     except json.JSONDecodeError as e:
         return False, "not_json", f"not JSON ({e.msg})"
+    except DuplicateKey as e:
+        return False, "duplicate_key", str(e)
     except (ValueError, RecursionError) as e:
         return False, "not_json", f"not readable JSON ({type(e).__name__}: {str(e)[:120]})"
     return _judge_json(check, data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..data.jsonl import DECODER, loads
+from ..data.jsonl import DECODER, LAST_WINS, DuplicateKey, loads
 
 TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 TOOL_OUTPUT = re.compile(
@@ -32,8 +32,12 @@ def find_call(answer: str) -> tuple[dict | None, str]:
     text = re.sub(r"^```(?:json)?\s*", "", answer.strip())
     tagged = TOOL_CALL.match(text)
     body, rest = (tagged.group(1), text[tagged.end() :]) if tagged else (text, "")
+    twice = ""
     try:
         data, end = DECODER.raw_decode(body)
+    except DuplicateKey as e:  # still a call (no_tool_call fails), but not a well-formed one
+        data, end = LAST_WINS.raw_decode(body)
+        twice = str(e)
     except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting too deep
         return None, answer
     if not tagged:
@@ -44,7 +48,7 @@ def find_call(answer: str) -> tuple[dict | None, str]:
         return None, answer
     arguments = data.get("arguments", data.get("parameters", {}))
     rest = TOOL_CALL.sub("", re.sub(r"^\s*```", "", rest)).strip()  # further calls are not text
-    return {"name": data["name"], "arguments": arguments}, rest
+    return {"name": data["name"], "arguments": arguments, "duplicate_key": twice}, rest
 
 
 def judge_tools(check: dict, answer: str) -> Verdict:
@@ -60,6 +64,8 @@ def judge_tools(check: dict, answer: str) -> Verdict:
         return False, "not_a_call", f"expected a call to {check['name']!r}, got text"
     if call["name"] != check["name"]:
         return False, "wrong_function", f"called {call['name']!r}, expected {check['name']!r}"
+    if call["duplicate_key"]:
+        return False, "wrong_arguments", f"the call is ambiguous: {call['duplicate_key']}"
     arguments = call["arguments"]
     if isinstance(arguments, str):  # OpenAI-style calls carry arguments as a JSON string
         try:
