@@ -1,6 +1,7 @@
 """Curate's data hygiene: forged control tokens, invisible answers, PII outside the messages,
 conflicting labels and the knowledge points a bucket must cover."""
 
+import hmac
 import json
 
 import pytest
@@ -60,7 +61,7 @@ def test_invisible_characters_inside_real_text_are_kept(make_chat):
     assert quarantined == [] and len(kept) == 2
 
 
-def test_pii_is_found_in_ids_meta_and_carried_fields(tmp_path):
+def test_pii_is_found_in_ids_meta_and_carried_fields(tmp_path, monkeypatch):
     chat = {
         "id": "jane.doe@example.com/1",
         "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
@@ -73,11 +74,14 @@ def test_pii_is_found_in_ids_meta_and_carried_fields(tmp_path):
     alpaca = {"instruction": "x", "output": "y", "reviewer": "bob@example.org"}  # carried into meta
     raw = tmp_path / "raw.jsonl"
     raw.write_text(json.dumps(chat) + "\n" + json.dumps(alpaca) + "\n")
+    monkeypatch.setenv("PII_ID_KEY", "k")  # curate.pii.id_key_env
     report = main(P, raw, tmp_path / "out", tmp_path / "reports", tmp_path / "m.json")
     assert report["pii_found_by_type"] == {"email": 2, "iban": 1, "phone": 1}
     assert report["pii_found_by_field"] == {"id": 1, "meta": 3}
     first, second = (json.loads(x) for x in (tmp_path / "out" / "curated.jsonl").read_text().splitlines())
-    assert first["id"] == "[EMAIL]/1"
+    keyed = hmac.new(b"k", b"jane.doe@example.com", "sha256").hexdigest()[:12]
+    assert first["id"] == f"[EMAIL:{keyed}]/1"
+    assert report["pii_id_key"] == "$PII_ID_KEY"
     assert first["meta"] == {"bucket": "b", "note": "call [PHONE]", "tags": ["iban [IBAN]"]}
     assert second["meta"] == {"reviewer": "[EMAIL]"}
     drop = CurateParams(pii=PiiParams(policy="drop"), max_quarantine_share=1.0)

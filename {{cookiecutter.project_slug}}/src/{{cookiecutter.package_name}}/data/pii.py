@@ -18,11 +18,11 @@ fast (cheap substring checks decide which patterns run, so most documents cost a
 Numbers are validated, not just shaped: cards by Luhn, IBANs by ISO 13616 mod-97, so random digit
 runs, order ids and hashes do not match.
 
-In an id (the row's `id`, or any field named `id` or ending in `_id`) a finding is replaced by its
-type and a keyed hash of the value, HMAC-SHA256 under `key`: two rows whose ids held two different
-addresses keep two different ids (a bare "[EMAIL]" would make the second a duplicate), and the
-same address gives the same id on every run. Without a secret key the hash is stable but not
-secret: whoever guesses an address can check the guess.
+In an id (the row's `id`, or a field named id or ids or ending in _id, -id or Id: user_id,
+ticketIds) a finding is replaced by its type and a keyed hash of the value, HMAC-SHA256 under
+`key`: two rows whose ids held two different addresses keep two different ids (a bare "[EMAIL]"
+would make the second a duplicate), and the same address gives the same id on every run. Without
+a secret key the hash is stable but not secret: whoever guesses an address can check the guess.
 """
 
 from __future__ import annotations
@@ -362,10 +362,14 @@ def _replaced(value, path: tuple, new: str):
     return copy
 
 
+_ID_END = re.compile(r"(?:[_-](?i:ids?)|[a-z0-9](?:Ids?|IDs?))$")
+
+
 def is_id(path: tuple) -> bool:
-    """Whether the string at `path` is an id: the field holding it is `id` or ends in `_id`."""
+    """Whether the string at `path` is an id: its field is id or ids, or ends in _id, -id, Id or
+    IDs (user_id, ticketIds; not "valid" or "paid")."""
     name = next((k for k in reversed(path) if isinstance(k, str)), "")
-    return name.lower() == "id" or name.lower().endswith("_id")
+    return bool(re.fullmatch(r"(?i:ids?)", name) or _ID_END.search(name))
 
 
 def apply_policy(
