@@ -112,10 +112,13 @@ if __name__ == "__main__":
     args = parser.parse_args()
     model = yaml.safe_load(Path("params.yaml").read_text())["base"]["model"]
     stages = list(yaml.safe_load(Path("dvc.yaml").read_text())["stages"])
-    env = pin(args.cores)
-    timings = {stage: (None, None) if args.report else run_stage(stage, env) for stage in stages}
-    source = ", from metrics/ (no run)" if args.report else ""
-    print(f"\nbase model {model}, {args.cores} CPU cores{source}\n")
+    if args.report:  # the run was someone else's, on cores this script did not choose
+        timings = dict.fromkeys(stages, (None, None))
+        print(f"\nbase model {model}, from metrics/ (no run; cores of that run unknown)\n")
+    else:
+        env = pin(args.cores)
+        timings = {stage: run_stage(stage, env) for stage in stages}
+        print(f"\nbase model {model}, {args.cores} CPU cores\n")
     print("| stage | wall s | CPU s | stage's own s (metrics) |\n|---|---:|---:|---:|")
     own = {stage: stage_seconds(stage) for stage in stages}
     for stage, (wall, cpu) in timings.items():
@@ -128,8 +131,8 @@ if __name__ == "__main__":
     train = json.loads(Path("metrics/train.json").read_text())
     print(f"train: SFT {train['sft_seconds']} s, DPO {train['dpo'].get('seconds', '-')} s")
     print(
-        f"train: SFT ran at {train_gflops(train):.0f} GFLOP/s; a float32 matmul on these cores reaches "
-        f"{matmul_gflops(args.cores):.0f} GFLOP/s"
+        f"train: SFT ran at {train_gflops(train):.0f} GFLOP/s; a float32 matmul on {args.cores} cores of this"
+        f" machine reaches {matmul_gflops(args.cores):.0f} GFLOP/s"
     )
     selection = train.get("selection", {})
     if selection.get("enabled"):
