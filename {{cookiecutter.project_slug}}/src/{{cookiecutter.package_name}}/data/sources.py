@@ -212,13 +212,14 @@ def _json(file: Path, tally: Tally) -> Iterator[Item]:
     if doc is None:  # JSON Lines named .json
         yield from _lines(file, tally)
         return
+    as_written = _twice_in(doc)  # one walk per file: only a file with a key twice needs _text's writer
     for index, element in enumerate(doc):
-        yield str(file), "row", index, _encode(element, as_written=True)
+        yield str(file), "row", index, _encode(element, as_written)
 
 
 def _encode(value: object, as_written: bool = False) -> bytes:
     """JSON bytes of one parsed record, for the caller to parse with every per-record check.
-    as_written: an object parsed with a key twice (`_Twice`) is written with both of its pairs."""
+    as_written: objects are written pair by pair, so one parsed with a key twice (`_Twice`) keeps both."""
     try:
         return _text(value, False, as_written).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: keep it as an escape for the caller to name
@@ -226,7 +227,7 @@ def _encode(value: object, as_written: bool = False) -> bytes:
 
 
 def _text(value: object, ascii_only: bool, as_written: bool) -> str:
-    if not (as_written and _twice_in(value)):
+    if not (as_written and isinstance(value, dict | list)):
         return json.dumps(value, ensure_ascii=ascii_only, default=str)
     if isinstance(value, list):
         return "[" + ", ".join(_text(v, ascii_only, True) for v in value) + "]"
