@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 from .demo_cards import REFUSAL, SYSTEM, TLDS, UNSAFE_AT, conversation, hostname, ip, off_topic, verdict
 
 TOOL = "scan"
 SYSTEM_TOOLS = SYSTEM + " Tool: scan(host)."
 NO_RESULT = "No level, so no verdict."
+# Words of the off-topic asks that no made-up host would be named after.
+STOPWORDS = set("please help quick question topic about with from what which tell give into".split())
 NO_CALL = {"type": "no_tool_call"}  # an answer in text; a call here fails as unexpected_call
 
 CALL_PROMPTS = [
@@ -44,9 +47,10 @@ GIVEN_PROMPTS = [
 # three-word tool error in a golden item would take every training row with that error with it.
 ERRORS = ['{"error":"timeout"}', '{"error":"unavailable"}', '{"error":"quota"}', '{"error":404}']
 # Reading a tool's result is the hardest part to learn, so those cards come most often; they
-# teach the call too (every assistant turn is trained). Off-topic requests are also a bucket of
-# their own.
-KNOWLEDGE_POINTS = ["call_scan"] * 2 + ["answer_given_level"] * 2 + ["no_call_off_topic"]
+# teach the call too (every assistant turn is trained). Off-topic asks under the tool prompt come
+# twice as often as their share: a model that has just learned a tool reaches for it on anything
+# that names a person or a place (SmolLM2 scanned "my_friend.com" for a birthday message).
+KNOWLEDGE_POINTS = ["call_scan"] * 2 + ["answer_given_level"] * 2 + ["no_call_off_topic"] * 2
 KNOWLEDGE_POINTS += ["use_result"] * 3 + ["no_result"] * 3
 # What the embedded model holds every time is critical (the gate requires all of it); reading a
 # result, and copying a host into a call, it gets right most of the time: high. With a real base
@@ -112,7 +116,16 @@ def rejected(card: dict, rng: random.Random) -> str:
         return messages[-3]["content"]
     if kp == "answer_given_level":  # an unneeded call: the level is in the message
         return call(hostname(rng))
-    return call(rng.choice(["example.com", "weather.com", "recipes.net"]))  # a call for an off-topic ask
+    return call(_host_from_words(messages[1]["content"], rng))  # a call for an off-topic ask
+
+
+def _host_from_words(ask: str, rng: random.Random) -> str:
+    """A host made up from an off-topic ask's own words ("my_friend.com"): the call a model invents."""
+    words = re.findall(r"[a-z]+", ask.lower())
+    content = [w for w in words if len(w) > 3 and w not in STOPWORDS] or ["example"]
+    first = rng.randrange(len(content))
+    label = "_".join(content[first : first + rng.randint(1, 2)])
+    return f"{label}.{rng.choice(TLDS)}"
 
 
 def golden(rng: random.Random) -> list[dict]:
