@@ -177,7 +177,9 @@ def test_rows_in_is_counted_by_the_readers_and_a_lost_row_fails_the_stage(tmp_pa
     raw.write_text("".join(json.dumps(make_chat(f"q{i}", "a")) + "\n" for i in range(3)))
     run = curator_mod.Curator.run
     monkeypatch.setattr(curator_mod.Curator, "run", lambda self, items: list(run(self, items))[1:])
-    with pytest.raises(UserError, match=r"read 3 records but wrote 2 kept \+ 0 quarantined = 2"):
+    with pytest.raises(
+        UserError, match=r"read 3 rows from .*raw.jsonl but wrote 2 kept \+ 0 quarantined = 2"
+    ):
         run_main(tmp_path, raw)
 
 
@@ -194,7 +196,9 @@ def test_empty_input_says_so_and_names_the_path(tmp_path):
 def test_mostly_garbage_input_fails_loudly(tmp_path, make_chat):
     raw = tmp_path / "raw.jsonl"
     raw.write_text("\n".join(["{bad"] * 5 + [json.dumps(make_chat("q", "a"))]) + "\n")
-    with pytest.raises(UserError, match=r"83% of 6 rows quarantined.*invalid_json \(5\).*quarantine.jsonl"):
+    with pytest.raises(
+        UserError, match=r"83% of 6 rows in .* quarantined.*invalid_json \(5\).*quarantine.jsonl"
+    ):
         run_main(tmp_path, raw)
 
 

@@ -1,14 +1,17 @@
 """Curate stage: validate, convert, normalise, scan for PII and de-duplicate raw conversations.
 
-    python -m PACKAGE.curate data/raw --base models/base --knowledge-points data/knowledge_points.yaml \
-        --out data/curated --reports reports/curate --metrics metrics/curate.json
+    python -m PACKAGE.curate data/raw --preferences data/preferences --base models/base \
+        --knowledge-points data/knowledge_points.yaml --out data/curated --reports reports/curate \
+        --metrics metrics/curate.json
 
 Records come from data/sources.py (JSON Lines, JSON arrays, gzip, Parquet) and go through
 data/records.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
 is lost: every rejected record goes to `quarantine.jsonl` with its file, line (or row), a reason
 code and a message; the readers count what they read, and the stage fails unless that equals
 kept + quarantined. Then coverage per knowledge point against the manifest, metrics, and the
-checks that stop the stage (`check`).
+checks that stop the stage (`check`). DPO preference pairs pass the same per-record filters
+(data/pairs.py) into `preferences.jsonl`, their rejects into `preferences_quarantine.jsonl`,
+counted under `preferences` in the metrics and held to the same checks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from .data.coverage import Coverage, coverage_markdown, load_manifest
 from .data.filters import special_tokens
 from .data.jsonl import JsonlWriter, write_json
+from .data.pairs import PairCurator
 from .data.records import BaseTokenizer, Curator
 from .data.sources import Tally, count_items, read_items
 from .errors import UserError, reported
@@ -53,6 +57,7 @@ def main(
     metrics: Path,
     tokenizer: BaseTokenizer | None = None,
     manifest: dict | None = None,
+    preferences: Path | None = None,
 ) -> dict:
     start = time.time()
     pii_key = os.environ.get(p.pii.id_key_env, "")
@@ -99,33 +104,53 @@ def main(
             for c in points
             if c["required"] and c["flag"]
         ],
-        "seconds": round(time.time() - start, 3),
     }
+    if preferences is not None:
+        report["preferences"] = curate_preferences(p, preferences, out, tokenizer, pii_key.encode())
+    report["seconds"] = round(time.time() - start, 3)
     write_json(metrics, report)
     check(report, p, raw, out)
+    if preferences is not None:
+        check_counts(report["preferences"], p, preferences, out / "preferences_quarantine.jsonl", "pairs")
     return report
+
+
+def curate_preferences(
+    p: params_mod.CurateParams, preferences: Path, out: Path, tokenizer: BaseTokenizer | None, pii_key: bytes
+) -> dict:
+    """DPO pairs through the same per-record filters: kept ones to preferences.jsonl, the rest quarantined."""
+    tally, curator, reasons = Tally(), PairCurator(p, tokenizer, pii_key), Counter()
+    progress = Progress("curate preferences", total=count_items(preferences) if preferences.exists() else 0)
+    with (
+        JsonlWriter(out / "preferences.jsonl") as kept_file,
+        JsonlWriter(out / "preferences_quarantine.jsonl") as quarantine_file,
+    ):
+        if preferences.exists():  # a project without pairs trains SFT only
+            for row, record in curator.run(read_items(preferences, tally)):
+                progress.update()
+                if record is None:
+                    kept_file.write(row)
+                else:
+                    quarantine_file.write(record)
+                    reasons[record["reason"]] += 1
+    progress.finish()
+    return {
+        "rows_in": tally.records,
+        "kept": kept_file.rows,
+        "quarantined": quarantine_file.rows,
+        "quarantined_by_reason": dict(sorted(reasons.items())),
+        "files_read": len(tally.files),
+        "pii_found_by_type": dict(sorted(curator.pii.by_type.items())),
+        "special_tokens_escaped": curator.special.escaped,
+    }
 
 
 def check(report: dict, p: params_mod.CurateParams, raw: Path, out: Path) -> None:
     """Stop the stage (UserError: one line) when its output should not be trained on."""
-    rows_in, kept, quarantined = report["rows_in"], report["kept"], report["quarantined"]
-    if rows_in != kept + quarantined:
-        raise UserError(
-            f"read {rows_in} records but wrote {kept} kept + {quarantined} quarantined = "
-            f"{kept + quarantined}: rows were lost or invented, which is a bug in curate"
-        )
-    if rows_in == 0:
+    if report["rows_in"] == 0:
         found = f"{report['files_read']} data file(s), all empty" if report["files_read"] else "no data files"
         raise UserError(f"no input rows in {raw}: {found} ({report['blank_lines']} blank lines)")
-    share = quarantined / rows_in
-    if share > p.max_quarantine_share:
-        top = ", ".join(
-            f"{code} ({n})" for code, n in Counter(report["quarantined_by_reason"]).most_common(3)
-        )
-        raise UserError(
-            f"{share:.0%} of {rows_in} rows quarantined, above curate.max_quarantine_share="
-            f"{p.max_quarantine_share}; top reasons: {top}; see {out / 'quarantine.jsonl'}"
-        )
+    check_counts(report, p, raw, out / "quarantine.jsonl", "rows")
     if report["required_points_flagged"] and p.required_points == "fail":
         raise UserError(
             f"required knowledge points below their minimum: {'; '.join(report['required_points_flagged'])} "
@@ -133,9 +158,30 @@ def check(report: dict, p: params_mod.CurateParams, raw: Path, out: Path) -> Non
         )
 
 
+def check_counts(counts: dict, p: params_mod.CurateParams, source: Path, quarantine: Path, what: str) -> None:
+    """Every record read is kept or quarantined, and not too many are quarantined."""
+    rows_in, kept, quarantined = counts["rows_in"], counts["kept"], counts["quarantined"]
+    if rows_in != kept + quarantined:
+        raise UserError(
+            f"read {rows_in} {what} from {source} but wrote {kept} kept + {quarantined} quarantined = "
+            f"{kept + quarantined}: {what} were lost or invented, which is a bug in curate"
+        )
+    if rows_in and quarantined / rows_in > p.max_quarantine_share:
+        top = ", ".join(
+            f"{code} ({n})" for code, n in Counter(counts["quarantined_by_reason"]).most_common(3)
+        )
+        raise UserError(
+            f"{quarantined / rows_in:.0%} of {rows_in} {what} in {source} quarantined, above "
+            f"curate.max_quarantine_share={p.max_quarantine_share}; top reasons: {top}; see {quarantine}"
+        )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Validate, normalise and de-duplicate raw data.")
     parser.add_argument("raw", type=Path, help="a data file or a directory of them")
+    parser.add_argument(
+        "--preferences", type=Path, help="DPO preference pairs (file or dir) to filter as well"
+    )
     parser.add_argument("--base", type=Path, help="base model dir: length in tokens, control tokens")
     parser.add_argument("--knowledge-points", type=Path, help="manifest of required knowledge points")
     parser.add_argument("--out", type=Path, required=True)
@@ -148,8 +194,15 @@ if __name__ == "__main__":
         max_tokens = params_mod.max_length(args.params)
         tokenizer = load_tokenizer(args.base, max_tokens) if args.base else None
         manifest = load_manifest(args.knowledge_points) if args.knowledge_points else None
-        r = main(params, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest)
+        r = main(
+            params, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest, args.preferences
+        )
     formats = ", ".join(f"{n} {fmt}" for fmt, n in r["rows_by_format"].items())
     print(f"curate: {r['rows_in']} in ({formats}), {r['kept']} kept, {r['quarantined']} quarantined")
+    if pairs := r.get("preferences"):
+        print(
+            f"curate: {pairs['rows_in']} preference pairs in, {pairs['kept']} kept, "
+            f"{pairs['quarantined']} quarantined"
+        )
     for point in r["required_points_flagged"]:
         print(f"curate: warning: required knowledge point {point} (curate.min_cards_per_point)")

@@ -60,7 +60,7 @@ class Curator:
             for item, (row, problem) in zip(batch, screened, strict=True):
                 if problem is None:
                     problem = self.admit(row, next(prepared))
-                yield (row, None) if problem is None else (row, _record(item, problem))
+                yield (row, None) if problem is None else (row, quarantine_record(item, problem))
 
     def screen(self, item: Item) -> tuple[dict | None, Problem | None]:
         """One record read and through the stateless filters; the first that rejects it wins.
@@ -82,7 +82,7 @@ class Curator:
                     return row, problem
             return row, None
         except Exception as e:  # noqa: BLE001 - counted and kept in quarantine, never silent
-            return row, _crashed(e)
+            return row, crashed(e)
 
     def prepare(self, rows: list[dict]) -> list:
         """Near-duplicate signatures for a batch; should one row break the batch, each on its own."""
@@ -99,18 +99,18 @@ class Curator:
 
     def admit(self, row: dict, prepared) -> Problem | None:
         if isinstance(prepared, Exception):
-            return _crashed(prepared)
+            return crashed(prepared)
         try:
             return self.dedup.admit(row, prepared)
         except Exception as e:  # noqa: BLE001
-            return _crashed(e)
+            return crashed(e)
 
 
-def _crashed(e: Exception) -> Problem:
+def crashed(e: Exception) -> Problem:
     return "row_error", f"{type(e).__name__}: {str(e)[:200]}"
 
 
-def _record(item: Item, problem: Problem) -> dict:
+def quarantine_record(item: Item, problem: Problem) -> dict:
     file, unit, number, raw = item
     code, message = problem
     return {
