@@ -27,7 +27,7 @@ MODULES = [
     "human/__init__", "human/agreement", "human/server", "human/sheet",
     "data/__init__", "data/chat", "data/coverage", "data/formats", "data/jsonl", "data/neardup",
     "data/ngrams", "data/pii", "data/wordhash", "data/records", "data/dedup", "data/contamination",
-    "data/filters", "data/sources", "data/texts",
+    "data/filters", "data/sources", "data/texts", "data/pairs",
     "evals/__init__", "evals/checks", "evals/gating", "evals/modeljudge", "evals/scoring",
     "evals/items", "evals/fewshot", "evals/general", "evals/generation", "evals/sets", "evals/toolcalls",
     "model/__init__", "model/embedded", "model/gguf", "model/loss_paths", "model/probe", "model/quantization",
@@ -40,7 +40,7 @@ TESTS = [
     "test_registry", "test_scoring", "test_split", "test_training",
     "test_judge", "test_reports", "test_hygiene", "test_sources",
     "test_gguf", "test_loss_paths", "test_train_configs",
-    "test_cost", "test_docs", "test_feedback", "test_review", "test_selection", "test_threads",
+    "test_cost", "test_docs", "test_feedback", "test_review", "test_selection", "test_threads", "test_pairs",
     "test_progress",
 ]  # fmt: skip
 EXPECTED_FILES = {
