@@ -1,8 +1,8 @@
 """Curate stage: validate, convert, normalise, scan for PII and de-duplicate raw conversations.
 
-    python -m PACKAGE.curate data/raw --preferences data/preferences --base models/base \
-        --knowledge-points data/knowledge_points.yaml --out data/curated --reports reports/curate \
-        --metrics metrics/curate.json
+    python -m PACKAGE.curate data/raw --preferences data/preferences --veto data/veto.jsonl \
+        --base models/base --knowledge-points data/knowledge_points.yaml --out data/curated \
+        --reports reports/curate --metrics metrics/curate.json
 
 Records come from data/sources.py (JSON Lines, JSON arrays, gzip, Parquet) and go through
 data/records.py (read, normalise, filter, de-duplicate; one record never stops the stage). Nothing
@@ -11,7 +11,8 @@ code and a message; the readers count what they read, and the stage fails unless
 kept + quarantined. Then coverage per knowledge point against the manifest, metrics, and the
 checks that stop the stage (`check`). DPO preference pairs pass the same per-record filters
 (data/pairs.py) into `preferences.jsonl`, their rejects into `preferences_quarantine.jsonl`,
-counted under `preferences` in the metrics and held to the same checks.
+counted under `preferences` in the metrics and held to the same checks. Rows reviewers flagged
+bad on the data sheet (data/veto.jsonl, data/veto.py) are quarantined as `vetoed` with their note.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from .data import veto as veto_mod
 from .data.coverage import Coverage, coverage_markdown, load_manifest
-from .data.filters import special_tokens
+from .data.filters import Veto, special_tokens
 from .data.jsonl import JsonlWriter, write_json
 from .data.pairs import PairCurator
 from .data.records import BaseTokenizer, Curator
@@ -58,10 +60,12 @@ def main(
     tokenizer: BaseTokenizer | None = None,
     manifest: dict | None = None,
     preferences: Path | None = None,
+    veto: Path | None = None,
 ) -> dict:
     start = time.time()
     pii_key = os.environ.get(p.pii.id_key_env, "")
-    tally, curator, cover = Tally(), Curator(p, tokenizer, pii_key.encode()), Coverage()
+    vetoes = Veto(veto_mod.load(veto), str(veto)) if veto is not None else None
+    tally, curator, cover = Tally(), Curator(p, tokenizer, pii_key.encode(), vetoes), Coverage()
     reasons: Counter = Counter()
     buckets: Counter = Counter()
     progress = Progress("curate", total=count_items(raw))
@@ -96,6 +100,8 @@ def main(
         "pii_found_by_field": dict(sorted(curator.pii.by_field.items())),
         "pii_id_key": f"${p.pii.id_key_env}" if pii_key else "unset: ids hashed without a secret",
         "special_tokens_escaped": curator.special.escaped,
+        "veto_entries": len(curator.veto.entries),
+        "veto_unmatched": len(curator.veto.entries) - len(curator.veto.matched),
         "kept_by_bucket": dict(sorted(buckets.items())),
         "coverage_flagged": [f"{c['bucket']}/{c['knowledge_point']}" for c in points if c["flag"]],
         "required_points_flagged": [
@@ -182,6 +188,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--preferences", type=Path, help="DPO preference pairs (file or dir) to filter as well"
     )
+    parser.add_argument("--veto", type=Path, help="rows reviewers flagged bad (review veto): quarantined")
     parser.add_argument("--base", type=Path, help="base model dir: length in tokens, control tokens")
     parser.add_argument("--knowledge-points", type=Path, help="manifest of required knowledge points")
     parser.add_argument("--out", type=Path, required=True)
@@ -195,7 +202,15 @@ if __name__ == "__main__":
         tokenizer = load_tokenizer(args.base, max_tokens) if args.base else None
         manifest = load_manifest(args.knowledge_points) if args.knowledge_points else None
         r = main(
-            params, args.raw, args.out, args.reports, args.metrics, tokenizer, manifest, args.preferences
+            params,
+            args.raw,
+            args.out,
+            args.reports,
+            args.metrics,
+            tokenizer,
+            manifest,
+            args.preferences,
+            args.veto,
         )
     formats = ", ".join(f"{n} {fmt}" for fmt, n in r["rows_by_format"].items())
     print(f"curate: {r['rows_in']} in ({formats}), {r['kept']} kept, {r['quarantined']} quarantined")
@@ -204,5 +219,7 @@ if __name__ == "__main__":
             f"curate: {pairs['rows_in']} preference pairs in, {pairs['kept']} kept, "
             f"{pairs['quarantined']} quarantined"
         )
+    if r["veto_unmatched"]:
+        print(f"curate: note: {r['veto_unmatched']} of {r['veto_entries']} vetoed rows match no row any more")
     for point in r["required_points_flagged"]:
         print(f"curate: warning: required knowledge point {point} (curate.min_cards_per_point)")

@@ -3,6 +3,8 @@
     python -m PACKAGE.review export      # data/review/: sheet.json, key.json, review.html
     python -m PACKAGE.review serve       # http://127.0.0.1:8765: reviewers click through
     python -m PACKAGE.review aggregate   # metrics/review.json
+    python -m PACKAGE.review export-data # data/review-data/: the data-only sheet, before training
+    python -m PACKAGE.review veto        # rows flagged bad on data/review-data -> data/veto.jsonl
 
 `make review` runs export and serve; `make review-done` runs aggregate and puts data/review
 under DVC. The sheet holds `review.per_bucket` curated rows per bucket (is this a good training
@@ -14,14 +16,23 @@ a server, and then downloads `verdicts-<name>.jsonl`, which aggregate reads too.
 writes the fine-tuned model's win rate per bucket and set, the data-check results with the rows
 reviewers flagged, and inter-reviewer agreement. The sheet records the sha256 of the
 predictions it came from, so release accepts a review only of the model it releases.
+
+The data-only sheet (`make review-data`, right after `dvc repro curate`) needs no model: it holds
+`review.data_rows` curated rows drawn from every bucket and knowledge point in turn, on the same
+page and server. `veto` turns the rows flagged bad (on either sheet) into data/veto.jsonl, a small
+file in Git that curate honours on the next run: those rows are quarantined as `vetoed`, with the
+reviewer's note.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 from pathlib import Path
 
+from .data import veto as veto_mod
+from .data.filters import fingerprint
 from .data.jsonl import read_json, read_jsonl, read_records, write_json
 from .errors import UserError, reported
 from .human import agreement, server, sheet
@@ -29,6 +40,8 @@ from .params import review as params_mod
 from .registry.readiness import predictions_sha256
 
 REVIEW_DIR = Path("data/review")
+DATA_REVIEW_DIR = Path("data/review-data")
+VETO = Path("data/veto.jsonl")
 
 
 def export(
@@ -64,6 +77,72 @@ def export(
     write_json(out / "key.json", key)
     (out / "review.html").write_text(server.page(data), encoding="utf-8")
     return data
+
+
+def export_data(p: params_mod.ReviewParams, curated: Path, out: Path, force: bool = False) -> dict:
+    """The data-only sheet: curated rows to read before a run is paid for; no model needed."""
+    if not curated.exists():
+        raise UserError(f"{curated}: no curated rows to review; run `dvc repro curate` first")
+    digest = hashlib.sha256(curated.read_bytes()).hexdigest()
+    old = out / "sheet.json"
+    if old.exists() and not force:
+        previous = read_json(old)
+        if previous.get("curated_sha256") == digest:
+            return previous  # the same data: reviewers carry on where they stopped
+        if any(out.glob("verdicts*.jsonl")):
+            raise UserError(
+                f"{out} holds verdicts on other curated data: run `make review-data-done` and commit, "
+                "then remove the verdicts*.jsonl files (or pass --force to start a new sheet over them)"
+            )
+    data = {
+        "created_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "curated_sha256": digest,
+        "predictions_sha256": None,
+        "seed": p.seed,
+        "items": sheet.data_items(list(read_jsonl(curated)), p.data_rows, p.seed),
+    }
+    if force:
+        for stale in out.glob("verdicts*.jsonl"):
+            stale.unlink()
+    write_json(out / "sheet.json", data)
+    write_json(out / "key.json", {})
+    (out / "review.html").write_text(server.page(data), encoding="utf-8")
+    return data
+
+
+def veto(review_dir: Path, veto_file: Path) -> dict:
+    """Rows any reviewer's last verdict calls bad, on either sheet, added to the veto list."""
+    try:
+        data = read_json(review_dir / "sheet.json")
+    except FileNotFoundError as e:
+        raise UserError(f"{e.filename}: missing; run `make review-data` (review export-data) first") from None
+    items = {item["id"]: item for item in data["items"] if item["kind"] == "sample"}
+    verdicts = read_verdicts(review_dir, {item["id"]: item for item in data["items"]})
+    if not verdicts:
+        raise UserError(f"{review_dir}: no verdicts*.jsonl yet; nobody has reviewed this sheet")
+    flagged: dict[str, dict] = {}
+    for (reviewer, item_id), v in sorted(agreement.latest(verdicts).items()):
+        if item_id not in items or v["verdict"] != "bad":
+            continue
+        item = items[item_id]
+        digest = item.get("row_sha256") or fingerprint(item["messages"])
+        entry = flagged.setdefault(
+            digest,
+            {
+                "row_sha256": digest,
+                "row_id": item["row_id"],
+                "bucket": item["bucket"],
+                "knowledge_point": item.get("knowledge_point", ""),
+                "reviewers": [],
+                "notes": [],
+                "at": v["at"],
+            },
+        )
+        entry["reviewers"].append(reviewer)
+        entry["notes"] += [v["note"]] if v.get("note") else []
+    added, total = veto_mod.add(veto_file, list(flagged.values()))
+    reviewed = {item_id for _, item_id in agreement.latest(verdicts) if item_id in items}
+    return {"rows_reviewed": len(reviewed), "flagged": len(flagged), "added": added, "veto_total": total}
 
 
 def read_verdicts(review_dir: Path, items: dict[str, dict]) -> list[dict]:
@@ -118,8 +197,11 @@ def serve(review_dir: Path, port: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Blind human review of data and answers.")
-    parser.add_argument("action", choices=["export", "serve", "aggregate"])
-    parser.add_argument("--dir", type=Path, default=REVIEW_DIR)
+    parser.add_argument("action", choices=["export", "serve", "aggregate", "export-data", "veto"])
+    parser.add_argument(
+        "--dir", type=Path, help=f"default: {REVIEW_DIR}; {DATA_REVIEW_DIR} for export-data and veto"
+    )
+    parser.add_argument("--veto", type=Path, default=VETO, help="the veto list that curate honours")
     parser.add_argument("--curated", type=Path, default=Path("data/curated/curated.jsonl"))
     parser.add_argument("--predictions", type=Path, default=Path("reports/evaluate/predictions.jsonl"))
     parser.add_argument("--metrics", type=Path, default=Path("metrics/review.json"))
@@ -129,7 +211,18 @@ if __name__ == "__main__":
     args = parser.parse_args()
     with reported("review"):
         p = params_mod.load(args.params)
-        if args.action == "export":
+        args.dir = args.dir or (DATA_REVIEW_DIR if args.action in ("export-data", "veto") else REVIEW_DIR)
+        if args.action == "export-data":
+            s = export_data(p, args.curated, args.dir, args.force)
+            groups = {(i["bucket"], i["knowledge_point"]) for i in s["items"]}
+            print(f"review: {len(s['items'])} curated rows from {len(groups)} knowledge points in {args.dir}")
+        elif args.action == "veto":
+            r = veto(args.dir, args.veto)
+            print(
+                f"review: {r['flagged']} of {r['rows_reviewed']} reviewed rows flagged bad, {r['added']} new "
+                f"in {args.veto} ({r['veto_total']} in all); commit it, then `dvc repro` quarantines them"
+            )
+        elif args.action == "export":
             s = export(p, args.curated, args.predictions, args.dir, args.force)
             kinds = [i["kind"] for i in s["items"]]
             print(

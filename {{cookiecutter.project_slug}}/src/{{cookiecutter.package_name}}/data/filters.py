@@ -9,6 +9,7 @@ business of dedup.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -150,6 +151,37 @@ class Pii:
             row.clear()
             row.update(redacted)
         return None
+
+
+def fingerprint(messages: list[dict]) -> str:
+    """sha256 of a curated conversation: what a reviewer's veto names, whatever the row's id."""
+    text = json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Veto:
+    """Rows a reviewer flagged bad on the data sheet (`make review-data`), listed in data/veto.jsonl.
+
+    Matched on the fingerprint of the curated conversation (after redaction and escaping, as the
+    sheet showed it), so a row keeps its veto when its file, line or id changes; `matched` lets
+    curate report entries that no longer match any row.
+    """
+
+    def __init__(self, entries: dict[str, dict], source: str = "data/veto.jsonl") -> None:
+        self.entries, self.source = entries, source
+        self.matched: set[str] = set()
+
+    def __call__(self, row: dict) -> Problem | None:
+        if not self.entries:
+            return None
+        digest = fingerprint(row["messages"])
+        entry = self.entries.get(digest)
+        if entry is None:
+            return None
+        self.matched.add(digest)
+        notes = "; ".join(n for n in entry.get("notes", []) if n)
+        who = ", ".join(entry.get("reviewers", [])) or "a reviewer"
+        return "vetoed", f"flagged bad in data review by {who}{': ' + notes if notes else ''} ({self.source})"
 
 
 def special_tokens(tokenizer) -> list[str]:

@@ -5,7 +5,8 @@
         ...   # (kept row, None) or (the row if it parsed, quarantine record), in input order
 
 Per record: filters.read_record (bytes -> normalised conversation) -> the stateless filters
-(length in characters, control tokens of the base tokenizer, length in tokens, PII policy) ->
+(length in characters, control tokens of the base tokenizer, length in tokens, PII policy, the
+reviewers' veto list) ->
 dedup.Dedup (exact, id, label conflict, near-duplicate). Near-duplicate signatures are computed
 for a batch of records in one numpy pass, and every decision is still taken record by record in
 input order, so the batch size changes nothing but speed. Any exception inside one record
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from ..params.curate import CurateParams
 from .dedup import Dedup
-from .filters import MaxChars, MaxTokens, Pii, Problem, SpecialTokens, read_record
+from .filters import MaxChars, MaxTokens, Pii, Problem, SpecialTokens, Veto, read_record
 from .sources import Item
 
 BATCH = 1024  # records per near-duplicate signature batch: one numpy pass instead of 1024
@@ -40,14 +41,22 @@ class BaseTokenizer:
 class Curator:
     """The per-record pipeline and what it remembers: filters in order, dedup, counters."""
 
-    def __init__(self, p: CurateParams, tokenizer: BaseTokenizer | None = None, pii_key: bytes = b"") -> None:
+    def __init__(
+        self,
+        p: CurateParams,
+        tokenizer: BaseTokenizer | None = None,
+        pii_key: bytes = b"",
+        veto: Veto | None = None,
+    ) -> None:
         self.p = p
         self.special = SpecialTokens(tokenizer.special if tokenizer else (), p.special_tokens)
         self.pii = Pii(p.pii.policy, p.pii.types, pii_key)
+        self.veto = veto or Veto({})
         tokens = (
             [MaxTokens(tokenizer.count, tokenizer.max_tokens)] if tokenizer and tokenizer.max_tokens else []
         )
-        self.filters = [MaxChars(p.max_chars), self.special, *tokens, self.pii]
+        # The veto comes last: it matches the row as curated, after redaction and escaping.
+        self.filters = [MaxChars(p.max_chars), self.special, *tokens, self.pii, self.veto]
         self.dedup = Dedup(p.near_dup, p.label_conflict)
         self.formats: Counter = Counter()
 
@@ -123,10 +132,14 @@ def quarantine_record(item: Item, problem: Problem) -> dict:
 
 
 def curate(
-    items: Iterable[Item], p: CurateParams, tokenizer: BaseTokenizer | None = None, pii_key: bytes = b""
+    items: Iterable[Item],
+    p: CurateParams,
+    tokenizer: BaseTokenizer | None = None,
+    pii_key: bytes = b"",
+    veto: Veto | None = None,
 ):
     """(kept rows, quarantine records, the Curator with its counters), in memory: for tests and notebooks."""
-    curator = Curator(p, tokenizer, pii_key)
+    curator = Curator(p, tokenizer, pii_key, veto)
     kept, quarantined = [], []
     for row, record in curator.run(items):
         (kept if record is None else quarantined).append(row if record is None else record)

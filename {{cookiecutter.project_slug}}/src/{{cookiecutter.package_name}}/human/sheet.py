@@ -3,13 +3,16 @@
 Sample items: `per_bucket` curated rows per bucket, for a yes/no data check. A/B items: for each
 eval set and bucket, `ab_per_bucket` items whose base and fine-tuned answers differ (identical
 answers teach a reviewer nothing), each shown as answer A and answer B in a seeded random order.
-Which model wrote A is in the key, a separate file the reviewer's page never receives.
+Which model wrote A is in the key, a separate file the reviewer's page never receives. Data
+items: the data-only sheet, read before any training is paid for (`data_items`).
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+
+from ..data.filters import fingerprint
 
 SAMPLE_VERDICTS = ("ok", "bad")
 AB_VERDICTS = ("a", "b", "tie", "both_bad")
@@ -37,6 +40,35 @@ def sample_items(curated: list[dict], per_bucket: int, seed: int) -> list[dict]:
             "messages": row["messages"],
         }
         for i, (group, row) in enumerate(_stratified(groups, per_bucket, random.Random(seed)))
+    ]
+
+
+def data_items(curated: list[dict], rows: int, seed: int) -> list[dict]:
+    """`rows` curated rows for a data-only check before training, every bucket and knowledge point in
+    turn (a point with 3 rows is read as surely as one with 300), each row once, in seeded order."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in curated:
+        meta = row.get("meta") or {}
+        groups[(meta.get("bucket") or "_none", meta.get("knowledge_point") or "_none")].append(row)
+    rng = random.Random(seed)
+    queues = [rng.sample(groups[g], len(groups[g])) for g in sorted(groups)]
+    chosen: list[dict] = []
+    while len(chosen) < rows and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < rows:
+                chosen.append(queue.pop())
+    rng.shuffle(chosen)
+    return [
+        {
+            "id": f"d-{i:04d}",
+            "kind": "sample",
+            "bucket": (row.get("meta") or {}).get("bucket") or "_none",
+            "knowledge_point": (row.get("meta") or {}).get("knowledge_point") or "_none",
+            "row_id": row["id"],
+            "row_sha256": fingerprint(row["messages"]),
+            "messages": row["messages"],
+        }
+        for i, row in enumerate(chosen)
     ]
 
 
