@@ -80,8 +80,18 @@ def found(text, types=PII_TYPES):
         (f"Bearer {JWT}", [("secret", JWT)]),
         (f"key:\n{PEM}\nend", [("secret", PEM)]),
         ("-----BEGIN OPENSSH PRIVATE KEY-----", [("secret", "-----BEGIN OPENSSH PRIVATE KEY-----")]),
+        # a key cut short: no END line, and the body is the secret
+        (f"{PEM.split(chr(10) + '-----END')[0]}\nq83hdkf83hfkd93kfhs==\nThen it stopped.",
+         [("secret", f"{PEM.split(chr(10) + '-----END')[0]}\nq83hdkf83hfkd93kfhs==")]),
+        # secrets by the name they are assigned to; the value is the finding, the name stays
+        ("password=hunter2", [("secret", "hunter2")]),
+        ('{"db_pass": "s3cr3t-Value"}', [("secret", "s3cr3t-Value")]),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+         [("secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")]),
+        ("X-Api-Key: 9f8e7d6c5b4a", [("secret", "9f8e7d6c5b4a")]),
+        ("secret: 'correct horse battery'", [("secret", "correct horse battery")]),
     ],
-)
+)  # fmt: skip
 def test_each_type_is_detected(text, expected):
     assert found(text) == expected
 
@@ -108,6 +118,9 @@ def test_each_type_is_detected(text, expected):
         "mac 00:1a:2b:3c:4d:5e",
         "std::vector and x[::2] and a::b",
         "1.2.3.4.5 is a version, not an address",
+        "Password: required; max_tokens: 2048; compass: north-west; bypass_cache=true",
+        "password=${DB_PASSWORD} token = os.environ['T'] passport: X1234567 token_count: 12345",
+        "My password is hunter2? No: key=value pairs are fine, author: Jane",
         "pip install sk-learn; a task-based plan",
         "the ghost_writer wrote AKIA",
         "score +5 points, C++ 17",

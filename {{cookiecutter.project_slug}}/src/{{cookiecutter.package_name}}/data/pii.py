@@ -122,9 +122,12 @@ _IBAN_RE = re.compile(
 # search to the end of the text. The body is written as an unrolled loop (every repeat starts
 # with a lone "-"), which cannot backtrack badly; possessive quantifiers would say the same more
 # briefly but mismatch on some Python 3.11 releases (3.11.2).
+# Without its END line (a key pasted cut short), the header and the base64 lines and legacy headers
+# after it are the finding: the body is the secret, not the header.
 _SECRET_RE = re.compile(
     r"-----BEGIN (?P<pem>(?:[A-Z0-9]+ )*)PRIVATE KEY-----"
-    r"(?:[A-Za-z0-9+/=\s:,]*(?:-(?!----)[A-Za-z0-9+/=\s:,]*)*-----END (?P=pem)PRIVATE KEY-----)?"
+    r"(?:[A-Za-z0-9+/=\s:,]*(?:-(?!----)[A-Za-z0-9+/=\s:,]*)*-----END (?P=pem)PRIVATE KEY-----"
+    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/]{8,}={0,2}|(?:Proc-Type|DEK-Info):[^\n]*)[ \t]*(?=\r?\n|$))*)"
     rf"|{_START}(?:"
     r"(?:AKIA|ASIA)[0-9A-Z]{16}"
     r"|gh[pousr]_[A-Za-z0-9]{36,255}"
@@ -137,6 +140,41 @@ _SECRET_RE = re.compile(
     rf"){_END}",
     re.ASCII,
 )
+
+# A secret by where it stands: the value assigned to a key whose name says password, secret, token
+# or key (`password=hunter2`, `"db_pass": "..."`, `aws_secret_access_key = wJalr...`, `api-key: ...`).
+# The name's part must be a whole segment between separators, so max_tokens, compass or
+# bypass_cache are not names of secrets. Only the value is the finding: the name stays readable.
+_SECRET_NAME = (
+    r"(?:password|passwd|passphrase|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key"
+    r"|private[_-]?key|secret[_-]?key|credentials?|auth)"
+)
+_ASSIGN_RE = re.compile(
+    rf"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_.-]){{0,4}}{_SECRET_NAME}(?:[_.-][A-Za-z0-9]+){{0,4}}(?![A-Za-z0-9])"
+    r"[\"']?[ \t]{0,3}(?:=|:(?!//))[ \t]{0,3}"
+    r"(?:\"(?P<dq>[^\"\n]{4,256})\"|'(?P<sq>[^'\n]{4,256})'|(?P<bare>[^\s\"',;)\]}]{4,256}))",
+    re.ASCII | re.IGNORECASE,
+)
+_ASSIGN_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
+# A reference to a secret, or a blank in a template, is not one: $VAR, ${VAR}, <password>, [SECRET],
+# {{token}}, %(pw)s, ***, os.environ[...], getenv(...).
+_NOT_A_VALUE = re.compile(r"[$<\[{%*]|.*(?:environ|getenv|secrets\.|vault)|x{4,}$|\.{3}$", re.IGNORECASE)
+
+
+def _assignments(text: str) -> Iterator[tuple[int, int, str]]:
+    if ("=" not in text and ":" not in text) or not _ASSIGN_HINT.search(text):
+        return
+    for m in _ASSIGN_RE.finditer(text):
+        group = "dq" if m.group("dq") is not None else "sq" if m.group("sq") is not None else "bare"
+        value = m.group(group)
+        if _NOT_A_VALUE.match(value) or value.isdigit() or value.lower() in ("true", "false", "none", "null"):
+            continue
+        # Unquoted prose after a colon ("Password: required") is not a secret: a bare value needs a
+        # digit or a symbol, or the length of a generated one.
+        if group == "bare" and value.isalpha() and len(value) < 12:
+            continue
+        yield m.start(group), m.end(group), value
+
 
 # Gates: a pattern runs only when a cheap test says a match is possible. One-character `in` tests
 # are a memchr; the hint patterns start with a character class, which the regex engine scans for
@@ -273,6 +311,7 @@ def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, s
     elif kind == "secret":
         if _may_have_secret(text):
             yield from _matches(_SECRET_RE, text)
+        yield from _assignments(text)
     elif kind == "ip_address":
         # IPv6 first: "::ffff:192.0.2.1" is one address, not an IPv4 one with a prefix.
         if digits and ":" in text:
