@@ -42,6 +42,12 @@ def found(text, types=PII_TYPES):
         ("mobile +919876543210", [("phone", "+919876543210")]),
         ("Paris +33 6 12 34 56 78", [("phone", "+33 6 12 34 56 78")]),
         ("Tel:020 7946 0958 at 10:00", [("phone", "020 7946 0958")]),
+        # the "00" call prefix instead of "+"
+        ("Berlin 0049-30-1234567", [("phone", "0049-30-1234567")]),
+        ("Paris 0033 1 23 45 67 89", [("phone", "0033 1 23 45 67 89")]),
+        # a bare national number, where a word says it is a phone
+        ("please call me on 4155550134", [("phone", "4155550134")]),
+        ("Mobile: 07911123456.", [("phone", "07911123456")]),
         ("desk (555) 123-4567 or 555.123.4567", [("phone", "(555) 123-4567"), ("phone", "555.123.4567")]),
         (
             "London 020 7946 0958, Lyon 06 12 34 56 78",
@@ -119,6 +125,8 @@ def test_each_type_is_detected(text, expected):
         "std::vector and x[::2] and a::b",
         "1.2.3.4.5 is a version, not an address",
         "Password: required; max_tokens: 2048; compass: north-west; bypass_cache=true",
+        "order 4155550134 shipped, invoice 07911123456, ticket 2125550199 (call back later)",
+        "iban DE00 5666 8960 7268 2057 94 has check digits 00",
         "password=${DB_PASSWORD} token = os.environ['T'] passport: X1234567 token_count: 12345",
         "My password is hunter2? No: key=value pairs are fine, author: Jane",
         "pip install sk-learn; a task-based plan",

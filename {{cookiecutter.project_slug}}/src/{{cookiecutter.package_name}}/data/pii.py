@@ -100,7 +100,31 @@ _PHONE_TRUNK = (
     rf"{_NUM_START}(?<![0-9]:)(?:0[0-9]{{1,4}}(?P<s2>[ .-])[0-9]{{2,8}}(?:(?P=s2)[0-9]{{2,8}}){{0,4}}"
     rf"|\(0[0-9]{{1,4}}\) ?[0-9]{{3,4}}[ .-]?[0-9]{{3,4}}){_NUM_END}(?!:[0-9])"
 )
-_PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_TRUNK}", re.ASCII)
+# International with the "00" call prefix instead of "+" (0049-30-1234567, 0033 1 23 45 67 89); as
+# after "+", the national number drops its trunk 0, which keeps "0044 0532 0130 00" (IBAN groups) out.
+_IDD = r"00[1-9][0-9]{0,2}(?P<s3>[ .-])[1-9][0-9]{0,7}(?:(?P=s3)[0-9]{1,8}){1,6}"
+_IDD_RE = re.compile(_IDD, re.ASCII)
+_PHONE_IDD = rf"{_NUM_START}(?<![0-9]:){_IDD}{_NUM_END}(?!:[0-9])"
+_PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_IDD}|{_PHONE_TRUNK}", re.ASCII)
+# A bare run of digits is a phone only where the text says so: "call 4155550134" is a phone,
+# "order 4155550134" is not. North American (area code and exchange start 2-9) or trunk-prefix
+# national (0 and 9-10 more digits), with a word for a phone at most 20 characters before it.
+_PHONE_BARE = re.compile(
+    rf"{_NUM_START}(?:[2-9][0-9]{{2}}[2-9][0-9]{{6}}|0[1-9][0-9]{{8,9}}){_NUM_END}", re.ASCII
+)
+_PHONE_WORD = re.compile(
+    r"(?<![A-Za-z])(?:call|phone|tel|telephone|mobile|cell|fax|sms|text|whatsapp|contact|reach|ring|dial)"
+    r"[a-z]{0,3}(?![A-Za-z])[^0-9\n]{0,20}$",
+    re.ASCII | re.IGNORECASE,
+)
+_PHONE_WORD_BACK = 40
+
+
+def _bare_phones(text: str) -> Iterator[tuple[int, int, str]]:
+    for m in _PHONE_BARE.finditer(text):
+        if _PHONE_WORD.search(text, max(0, m.start() - _PHONE_WORD_BACK), m.start()):
+            yield m.start(), m.end(), m.group()
+
 
 # Issuer ranges start 2-6 (Mastercard 2/5, Visa 4, Amex/Diners/JCB 3, Discover/UnionPay/Maestro 6),
 # which also keeps 13-digit millisecond timestamps (1...) out. Printed forms: plain, 4-4-4-4(-3) and
@@ -127,7 +151,7 @@ _IBAN_RE = re.compile(
 _SECRET_RE = re.compile(
     r"-----BEGIN (?P<pem>(?:[A-Z0-9]+ )*)PRIVATE KEY-----"
     r"(?:[A-Za-z0-9+/=\s:,]*(?:-(?!----)[A-Za-z0-9+/=\s:,]*)*-----END (?P=pem)PRIVATE KEY-----"
-    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/]{8,}={0,2}|(?:Proc-Type|DEK-Info):[^\n]*)[ \t]*(?=\r?\n|$))*)"
+    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])|(?:Proc-Type|DEK-Info):[^\n]*))*)"
     rf"|{_START}(?:"
     r"(?:AKIA|ASIA)[0-9A-Z]{16}"
     r"|gh[pousr]_[A-Za-z0-9]{36,255}"
@@ -157,7 +181,7 @@ _ASSIGN_RE = re.compile(
 )
 _ASSIGN_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
 # A reference to a secret, or a blank in a template, is not one: $VAR, ${VAR}, <password>, [SECRET],
-# {{token}}, %(pw)s, ***, os.environ[...], getenv(...).
+# %(pw)s, ***, os.environ[...], getenv(...).
 _NOT_A_VALUE = re.compile(r"[$<\[{%*]|.*(?:environ|getenv|secrets\.|vault)|x{4,}$|\.{3}$", re.IGNORECASE)
 
 
@@ -181,8 +205,8 @@ def _assignments(text: str) -> Iterator[tuple[int, int, str]]:
 # in C instead of trying the full pattern at every position. A hint's first match lies at most
 # `back` characters after the start of the first possible match, so the full pattern starts there.
 _IPV4_HINT, _IPV4_BACK = re.compile(r"[0-9]\.[0-9]"), 2
-# "(01234) 567 890" is the farthest a phone starts before its hint ("34) 56"); "+" is found separately.
-_PHONE_HINT, _PHONE_BACK = re.compile(r"[0-9]{2}[ .)-]{1,2}[0-9]{2}"), 5
+# "(01234) 567 890" is the farthest a phone starts before its hint ("34) 5"); "+" is found separately.
+_PHONE_HINT, _PHONE_BACK = re.compile(r"[0-9]{2}[ .)-]{1,2}[0-9]"), 5
 _CARD_HINT, _CARD_BACK = re.compile(r"[0-9]{4}[ -]?[0-9]{4}"), 0
 _IBAN_HINT, _IBAN_BACK = re.compile(r"[A-Z]{2}[0-9]{2}"), 0
 
@@ -224,6 +248,8 @@ def iban_ok(iban: str) -> bool:
     compact = iban.replace(" ", "").upper()
     if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
         return False
+    if not 2 <= int(compact[2:4]) <= 98:  # 98 - (n mod 97) is 2..98: "00", "01" and "99" are never issued
+        return False
     moved = compact[4:] + compact[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
@@ -232,6 +258,8 @@ def _phone_ok(text: str) -> bool:
     digits = sum(ch.isdigit() for ch in text)
     if text.startswith("+"):
         return 8 <= digits <= 15
+    if text.startswith("00"):  # the call prefix, then E.164's digits; a trunk-shaped "00..." is no phone
+        return 10 <= digits <= 17 and _IDD_RE.fullmatch(text) is not None
     return 9 <= digits <= 12
 
 
@@ -328,6 +356,8 @@ def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, s
         starts = [p for p in (text.find("+"), _hinted(_PHONE_HINT, _PHONE_BACK, text)) if p is not None]
         if starts := [p for p in starts if p >= 0]:
             yield from _matches(_PHONE_RE, text, min(starts), _phone_ok)
+        if digits >= 10:
+            yield from _bare_phones(text)
 
 
 def check_types(types: Iterable[str]) -> tuple[str, ...]:
