@@ -105,7 +105,8 @@ _PHONE_TRUNK = (
 _IDD = r"00[1-9][0-9]{0,2}(?P<s3>[ .-])[1-9][0-9]{0,7}(?:(?P=s3)[0-9]{1,8}){1,6}"
 _IDD_RE = re.compile(_IDD, re.ASCII)
 _PHONE_IDD = rf"{_NUM_START}(?<![0-9]:){_IDD}{_NUM_END}(?!:[0-9])"
-_PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_IDD}|{_PHONE_TRUNK}", re.ASCII)
+_PHONE_RE = re.compile(rf"{_PHONE_INTL}|{_PHONE_NANP}|{_PHONE_TRUNK}", re.ASCII)
+_PHONE_IDD_RE = re.compile(_PHONE_IDD, re.ASCII)  # run only from its own hint: see _candidates
 # A bare run of digits is a phone only where the text says so: "call 4155550134" is a phone,
 # "order 4155550134" is not. North American (area code and exchange start 2-9) or trunk-prefix
 # national (0 and 9-10 more digits), with a word for a phone at most 20 characters before it.
@@ -118,6 +119,7 @@ _PHONE_WORD = re.compile(
     re.ASCII | re.IGNORECASE,
 )
 _PHONE_WORD_BACK = 40
+_TEN_DIGITS = re.compile(r"[0-9]{10}")  # a character class first: the engine scans for it in C
 
 
 def _bare_phones(text: str) -> Iterator[tuple[int, int, str]]:
@@ -173,22 +175,37 @@ _SECRET_NAME = (
     r"(?:password|passwd|passphrase|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key"
     r"|private[_-]?key|secret[_-]?key|credentials?|auth)"
 )
-_ASSIGN_RE = re.compile(
-    rf"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_.-]){{0,4}}{_SECRET_NAME}(?:[_.-][A-Za-z0-9]+){{0,4}}(?![A-Za-z0-9])"
-    r"[\"']?[ \t]{0,3}(?:=|:(?!//))[ \t]{0,3}"
-    r"(?:\"(?P<dq>[^\"\n]{4,256})\"|'(?P<sq>[^'\n]{4,256})'|(?P<bare>[^\s\"',;)\]}]{4,256}))",
+# Matched backwards from each "=" or ":" whose left side ends in a letter (after an optional quote
+# and spaces): most separators in text (clock times, URLs, ratios) are ruled out by one character.
+_ASSIGN_NAME = re.compile(
+    rf"(?<![A-Za-z0-9]){_SECRET_NAME}(?:[_.-][A-Za-z0-9]+){{0,4}}[\"']?[ \t]{{0,3}}$",
     re.ASCII | re.IGNORECASE,
 )
-_ASSIGN_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
+_ASSIGN_NAME_BACK = 48  # the name's keyword starts at most this far before the separator
+_ASSIGN_VALUE = re.compile(
+    r"(?!//)[ \t]{0,3}(?:\"(?P<dq>[^\"\n]{4,256})\"|'(?P<sq>[^'\n]{4,256})'|(?P<bare>[^\s\"',;)\]}]{4,256}))",
+    re.ASCII,
+)
+_SEPARATOR = re.compile(r"[=:]")
 # A reference to a secret, or a blank in a template, is not one: $VAR, ${VAR}, <password>, [SECRET],
 # %(pw)s, ***, os.environ[...], getenv(...).
 _NOT_A_VALUE = re.compile(r"[$<\[{%*]|.*(?:environ|getenv|secrets\.|vault)|x{4,}$|\.{3}$", re.IGNORECASE)
 
 
 def _assignments(text: str) -> Iterator[tuple[int, int, str]]:
-    if ("=" not in text and ":" not in text) or not _ASSIGN_HINT.search(text):
+    if "=" not in text and ":" not in text:
         return
-    for m in _ASSIGN_RE.finditer(text):
+    for sep in _SEPARATOR.finditer(text):
+        i = j = sep.start()
+        while j > 0 and text[j - 1] in " \t\"'":
+            j -= 1
+        if j == 0 or not text[j - 1].isalnum() or text[j - 1].isdigit() and not text[j - 2 : j - 1].isalpha():
+            continue  # "10:15", "= 3": no name before the separator
+        if not _ASSIGN_NAME.search(text, max(0, i - _ASSIGN_NAME_BACK), i):
+            continue
+        m = _ASSIGN_VALUE.match(text, i + 1)
+        if m is None:
+            continue
         group = "dq" if m.group("dq") is not None else "sq" if m.group("sq") is not None else "bare"
         value = m.group(group)
         if _NOT_A_VALUE.match(value) or value.isdigit() or value.lower() in ("true", "false", "none", "null"):
@@ -205,8 +222,11 @@ def _assignments(text: str) -> Iterator[tuple[int, int, str]]:
 # in C instead of trying the full pattern at every position. A hint's first match lies at most
 # `back` characters after the start of the first possible match, so the full pattern starts there.
 _IPV4_HINT, _IPV4_BACK = re.compile(r"[0-9]\.[0-9]"), 2
-# "(01234) 567 890" is the farthest a phone starts before its hint ("34) 5"); "+" is found separately.
-_PHONE_HINT, _PHONE_BACK = re.compile(r"[0-9]{2}[ .)-]{1,2}[0-9]"), 5
+# "(01234) 567 890" is the farthest a phone starts before its hint ("34) 56"); "+" is found separately.
+_PHONE_HINT, _PHONE_BACK = re.compile(r"[0-9]{2}[ .)-]{1,2}[0-9]{2}"), 5
+# "0033 1 23 45 67": the "00" call prefix starts before that hint, so it has its own, the number's
+# shape up to its first national digit, literal first so the engine scans for "00" in C.
+_IDD_HINT = re.compile(r"00[1-9][0-9]{0,2}[ .-][1-9]")
 _CARD_HINT, _CARD_BACK = re.compile(r"[0-9]{4}[ -]?[0-9]{4}"), 0
 _IBAN_HINT, _IBAN_BACK = re.compile(r"[A-Z]{2}[0-9]{2}"), 0
 
@@ -356,7 +376,9 @@ def _candidates(text: str, kind: str, digits: int) -> Iterator[tuple[int, int, s
         starts = [p for p in (text.find("+"), _hinted(_PHONE_HINT, _PHONE_BACK, text)) if p is not None]
         if starts := [p for p in starts if p >= 0]:
             yield from _matches(_PHONE_RE, text, min(starts), _phone_ok)
-        if digits >= 10:
+        if "00" in text and (pos := _hinted(_IDD_HINT, 0, text)) is not None:
+            yield from _matches(_PHONE_IDD_RE, text, pos, _phone_ok)
+        if digits >= 10 and _TEN_DIGITS.search(text):
             yield from _bare_phones(text)
 
 
