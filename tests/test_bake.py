@@ -41,6 +41,7 @@ TESTS = [
     "test_judge", "test_reports", "test_hygiene", "test_sources",
     "test_gguf", "test_loss_paths", "test_train_configs",
     "test_cost", "test_docs", "test_feedback", "test_review", "test_selection", "test_threads", "test_pairs",
+    "test_veto",
     "test_progress",
 ]  # fmt: skip
 EXPECTED_FILES = {
