@@ -8,7 +8,10 @@ from {{ cookiecutter.package_name }}.curate import main
 from {{ cookiecutter.package_name }}.data.pairs import curate_pairs
 from {{ cookiecutter.package_name }}.data.records import BaseTokenizer
 from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.params.curate import CurateParams, PiiParams
+from {{ cookiecutter.package_name }}.params.curate import (
+    CurateParams,
+    PiiParams,
+)
 
 P = CurateParams()
 SYSTEM = {"role": "system", "content": "You triage security indicators."}
