@@ -135,3 +135,13 @@ def test_no_preferences_folder_means_no_pairs(tmp_path, make_chat):
     )
     assert report["preferences"]["rows_in"] == report["preferences"]["kept"] == 0
     assert (tmp_path / "out" / "preferences.jsonl").read_text() == ""
+
+
+def test_length_is_per_side_and_an_id_is_used_once():
+    long = "x" * 15_000  # each side fits curate.max_chars (20,000); the two together would not
+    kept, quarantined, _ = curate_pairs(lines(pair(chosen=long + "a", rejected=long + "b", id="p1")), P)
+    assert [k["id"] for k in kept] == ["p1"] and quarantined == []
+    _, quarantined, _ = curate_pairs(lines(pair(chosen="x" * 20_001, id="p2")), P)
+    assert quarantined[0]["reason"] == "too_long"
+    kept, quarantined, _ = curate_pairs(lines(pair(id="same"), pair(rejected="SAFE!", id="same")), P)
+    assert len(kept) == 1 and quarantined[0]["reason"] == "duplicate_id"

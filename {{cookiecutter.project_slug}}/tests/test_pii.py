@@ -96,6 +96,8 @@ def found(text, types=PII_TYPES):
          [("secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")]),
         ("X-Api-Key: 9f8e7d6c5b4a", [("secret", "9f8e7d6c5b4a")]),
         ("secret: 'correct horse battery'", [("secret", "correct horse battery")]),
+        ('{"accessToken": "s3cr3tValue99", "x": 1}', [("secret", "s3cr3tValue99")]),
+        ("clientSecret=Zx81kd02kfj", [("secret", "Zx81kd02kfj")]),
     ],
 )  # fmt: skip
 def test_each_type_is_detected(text, expected):
@@ -126,6 +128,10 @@ def test_each_type_is_detected(text, expected):
         "1.2.3.4.5 is a version, not an address",
         "Password: required; max_tokens: 2048; compass: north-west; bypass_cache=true",
         "order 4155550134 shipped, invoice 07911123456, ticket 2125550199 (call back later)",
+        "offsets 0012 3456 7890 1234 and hex 0011 2233 4455 6677",
+        "/var/log/auth.log:2024-03-01T12:00:00+00:00 sshd; PWD=/home/deploy; auth.py:123: KeyError",
+        "token.go:118: panic; auth_method=ldap-v3; pass_rate: 0.95; token_count: 1.5k",
+        "password_policy: min-12-chars; hotKey: ctrl-c; primaryKey: user_id",
         "iban DE00 5666 8960 7268 2057 94 has check digits 00",
         "password=${DB_PASSWORD} token = os.environ['T'] passport: X1234567 token_count: 12345",
         "My password is hunter2? No: key=value pairs are fine, author: Jane",
@@ -281,3 +287,18 @@ def test_pii_in_an_id_becomes_a_keyed_hash_so_two_ids_stay_two(make_chat):
     other, _, _ = curate(iter(lines), CurateParams(), pii_key=b"k2")
     assert [r["id"] for r in again] == [r["id"] for r in kept]  # stable across runs
     assert [r["id"] for r in other] != [r["id"] for r in kept]  # and keyed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # encrypted: a blank line after DEK-Info, and a short last line
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,ABCDEF01\n\n"
+        "MIIEowIBAAKCAQEAwJ3kq83hdkf83hfkd93kfhs\nq83hdkf83hfkd93kfhsAAA\nabc=\n",
+        "-----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEAwJ3kq83hdkf83hfkd93kfhs",  # pasted on one line
+        '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEF\\nBKcwggSjAgEAAoIB\\n"}',
+    ],
+)
+def test_a_private_key_cut_short_loses_its_whole_body(text):
+    redacted = redact(text, scan(text))
+    assert "MII" not in redacted and "q83h" not in redacted and "BKcw" not in redacted

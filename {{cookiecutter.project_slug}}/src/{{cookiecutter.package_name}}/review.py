@@ -111,7 +111,8 @@ def export_data(p: params_mod.ReviewParams, curated: Path, out: Path, force: boo
 
 
 def veto(review_dir: Path, veto_file: Path) -> dict:
-    """Rows any reviewer's last verdict calls bad, on either sheet, added to the veto list."""
+    """Rows any reviewer's last verdict calls bad, on either sheet, added to the veto list; a reviewer
+    whose last verdict on a row is now "ok" is taken off its entry, and an entry nobody holds goes."""
     try:
         data = read_json(review_dir / "sheet.json")
     except FileNotFoundError as e:
@@ -120,12 +121,18 @@ def veto(review_dir: Path, veto_file: Path) -> dict:
     verdicts = read_verdicts(review_dir, {item["id"]: item for item in data["items"]})
     if not verdicts:
         raise UserError(f"{review_dir}: no verdicts*.jsonl yet; nobody has reviewed this sheet")
+    # The last verdict by time, not by file: an offline page's file and the server's are merged.
+    last = agreement.latest(sorted(verdicts, key=lambda v: v.get("at") or ""))
     flagged: dict[str, dict] = {}
-    for (reviewer, item_id), v in sorted(agreement.latest(verdicts).items()):
-        if item_id not in items or v["verdict"] != "bad":
+    cleared: dict[str, set[str]] = {}
+    for (reviewer, item_id), v in sorted(last.items()):
+        if item_id not in items:
             continue
         item = items[item_id]
         digest = item.get("row_sha256") or fingerprint(item["messages"])
+        if v["verdict"] != "bad":
+            cleared.setdefault(digest, set()).add(reviewer)
+            continue
         entry = flagged.setdefault(
             digest,
             {
@@ -135,14 +142,20 @@ def veto(review_dir: Path, veto_file: Path) -> dict:
                 "knowledge_point": item.get("knowledge_point", ""),
                 "reviewers": [],
                 "notes": [],
-                "at": v["at"],
+                "at": v.get("at") or "",
             },
         )
         entry["reviewers"].append(reviewer)
         entry["notes"] += [v["note"]] if v.get("note") else []
-    added, total = veto_mod.add(veto_file, list(flagged.values()))
-    reviewed = {item_id for _, item_id in agreement.latest(verdicts) if item_id in items}
-    return {"rows_reviewed": len(reviewed), "flagged": len(flagged), "added": added, "veto_total": total}
+    added, removed, total = veto_mod.update(veto_file, list(flagged.values()), cleared)
+    reviewed = {item_id for _, item_id in last if item_id in items}
+    return {
+        "rows_reviewed": len(reviewed),
+        "flagged": len(flagged),
+        "added": added,
+        "removed": removed,
+        "veto_total": total,
+    }
 
 
 def read_verdicts(review_dir: Path, items: dict[str, dict]) -> list[dict]:
@@ -220,7 +233,8 @@ if __name__ == "__main__":
             r = veto(args.dir, args.veto)
             print(
                 f"review: {r['flagged']} of {r['rows_reviewed']} reviewed rows flagged bad, {r['added']} new "
-                f"in {args.veto} ({r['veto_total']} in all); commit it, then `dvc repro` quarantines them"
+                f"and {r['removed']} cleared in {args.veto} ({r['veto_total']} in all); commit it, then "
+                "`dvc repro` quarantines them"
             )
         elif args.action == "export":
             s = export(p, args.curated, args.predictions, args.dir, args.force)

@@ -11,7 +11,8 @@ parsed as strict JSON (duplicate keys quarantined), each side checked as a conve
 chosen, prompt + rejected), content normalised, then length in characters and in tokens (the longer
 side), control tokens of the base tokenizer and the PII policy over every string of the pair. Two
 checks only a pair needs: chosen and rejected must differ (a pair with one answer teaches nothing),
-and the same pair twice is kept once. Problems name the pair's own field (`chosen[0].content`).
+and the same pair twice is kept once (an id used twice quarantines the second, as for rows).
+Problems name the pair's own field (`chosen[0].content`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class PairCurator:
             MaxTokens(tokenizer.count, tokenizer.max_tokens) if tokenizer and tokenizer.max_tokens else None
         )
         self.seen: dict[bytes, str] = {}
+        self.ids: set[str] = set()
         self.formats: Counter = Counter()
 
     def run(self, items: Iterable[Item]) -> Iterator[tuple[dict | None, dict | None]]:
@@ -123,20 +125,24 @@ class PairCurator:
 
     def filter(self, row: dict) -> Problem | None:
         """The stateless filters in curate's order, then the same pair twice."""
+        chosen, rejected = sides(row)
         every_message = {"messages": row["prompt"] + row["chosen"] + row["rejected"]}
-        problem = self.max_chars(every_message) or self.special(every_message)
-        if problem is None and self.max_tokens:  # the longer side decides
-            chosen, rejected = sides(row)
+        # Length is per side, as training sees it: the longer side decides.
+        problem = self.max_chars(chosen) or self.max_chars(rejected) or self.special(every_message)
+        if problem is None and self.max_tokens:
             problem = self.max_tokens(chosen) or self.max_tokens(rejected)
         problem = problem or self.pii(row)
         if problem:
             return _pair_fields(problem, len(row["prompt"]), len(row["chosen"]))
+        if row["id"] in self.ids:
+            return "duplicate_id", f"id {row['id']!r} is already used by a kept pair"
         key = hashlib.blake2b(
             json.dumps([row[k] for k in ("prompt", *SIDES)], sort_keys=True).encode(), digest_size=16
         ).digest()
         if key in self.seen:
             return "duplicate", f"the same pair as {self.seen[key]!r}, which is kept"
         self.seen[key] = row["id"]
+        self.ids.add(row["id"])
         return None
 
 

@@ -149,11 +149,14 @@ _IBAN_RE = re.compile(
 # with a lone "-"), which cannot backtrack badly; possessive quantifiers would say the same more
 # briefly but mismatch on some Python 3.11 releases (3.11.2).
 # Without its END line (a key pasted cut short), the header and the base64 lines and legacy headers
-# after it are the finding: the body is the secret, not the header.
+# after it are the finding: the body is the secret, not the header. Lines may be separated by blank
+# lines (after DEK-Info), by spaces (a key pasted on one line) or by a literal "\n" (inside JSON);
+# a short line counts only where a line ends, so prose after a header is not taken for base64.
 _SECRET_RE = re.compile(
     r"-----BEGIN (?P<pem>(?:[A-Z0-9]+ )*)PRIVATE KEY-----"
     r"(?:[A-Za-z0-9+/=\s:,]*(?:-(?!----)[A-Za-z0-9+/=\s:,]*)*-----END (?P=pem)PRIVATE KEY-----"
-    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])|(?:Proc-Type|DEK-Info):[^\n]*))*)"
+    r"|(?:(?:[ \t]|\r?\n|\\n)*(?:[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])"
+    r"|[A-Za-z0-9+/]{1,11}={0,2}[ \t]*(?=\r?\n|\\n|$)|(?:Proc-Type|DEK-Info):[^\n\\]*))*)"
     rf"|{_START}(?:"
     r"(?:AKIA|ASIA)[0-9A-Z]{16}"
     r"|gh[pousr]_[A-Za-z0-9]{36,255}"
@@ -172,14 +175,26 @@ _SECRET_RE = re.compile(
 # The name's part must be a whole segment between separators, so max_tokens, compass or
 # bypass_cache are not names of secrets. Only the value is the finding: the name stays readable.
 _SECRET_NAME = (
-    r"(?:password|passwd|passphrase|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key"
-    r"|private[_-]?key|secret[_-]?key|credentials?|auth)"
+    r"(?:password|passwd|passphrase|pass|secret|token|api[_-]?key|apikey|access[_-]?key"
+    r"|private[_-]?key|secret[_-]?key|credentials?)"
+)
+# camelCase names: accessToken, clientSecret, dbPassword, apiKey.
+_SECRET_CAMEL = (
+    r"(?:[a-z][a-z0-9]*(?:Password|Passwd|Passphrase|Secret|Token|ApiKey|AccessKey|SecretKey|PrivateKey"
+    r"|Credentials?)|(?:api|access|secret|private|signing|encryption)Key)"
+)
+# A name that describes a secret instead of holding one: password_policy, pass_rate, token_count.
+_NOT_A_SECRET_NAME = re.compile(
+    r"(?i)[_.-](?:policy|rate|count|len|length|min|max|file|path|dir|type|method|mode|url|uri|hint|reset"
+    r"|expiry|expires|expiration|changed|age|id|name|field|format|strength|limit|timeout|ttl|endpoint"
+    r"|header|prefix|size|version|enabled|required|usage|used|log|py|go|js|rb|java|ts|c|h)\b"
 )
 # Matched backwards from each "=" or ":" whose left side ends in a letter (after an optional quote
 # and spaces): most separators in text (clock times, URLs, ratios) are ruled out by one character.
 _ASSIGN_NAME = re.compile(
-    rf"(?<![A-Za-z0-9]){_SECRET_NAME}(?:[_.-][A-Za-z0-9]+){{0,4}}[\"']?[ \t]{{0,3}}$",
-    re.ASCII | re.IGNORECASE,
+    rf"(?<![A-Za-z0-9])(?:(?i:{_SECRET_NAME})|{_SECRET_CAMEL})"
+    rf"(?:[_.-][A-Za-z0-9]+){{0,4}}[\"']?[ \t]{{0,3}}$",
+    re.ASCII,
 )
 _ASSIGN_NAME_BACK = 48  # the name's keyword starts at most this far before the separator
 _ASSIGN_VALUE = re.compile(
@@ -187,6 +202,11 @@ _ASSIGN_VALUE = re.compile(
     re.ASCII,
 )
 _SEPARATOR = re.compile(r"[=:]")
+# Values no secret takes: numbers (0.95, 1.5k, 118:), dates and times, paths, booleans.
+_PLAIN_VALUE = re.compile(
+    r"[0-9.,:+-]+[a-zA-Z]{0,2}[:.]?$|[0-9]{4}-[0-9]{2}-[0-9]{2}|~|\./|/[a-z0-9_.-]+(?:/[a-z0-9_.-]*)*$"
+    r"|(?i:true|false|none|null|yes|no)$"
+)
 # A reference to a secret, or a blank in a template, is not one: $VAR, ${VAR}, <password>, [SECRET],
 # %(pw)s, ***, os.environ[...], getenv(...).
 _NOT_A_VALUE = re.compile(r"[$<\[{%*]|.*(?:environ|getenv|secrets\.|vault)|x{4,}$|\.{3}$", re.IGNORECASE)
@@ -201,14 +221,15 @@ def _assignments(text: str) -> Iterator[tuple[int, int, str]]:
             j -= 1
         if j == 0 or not text[j - 1].isalnum() or text[j - 1].isdigit() and not text[j - 2 : j - 1].isalpha():
             continue  # "10:15", "= 3": no name before the separator
-        if not _ASSIGN_NAME.search(text, max(0, i - _ASSIGN_NAME_BACK), i):
+        name = _ASSIGN_NAME.search(text, max(0, i - _ASSIGN_NAME_BACK), i)
+        if name is None or _NOT_A_SECRET_NAME.search(name.group()):
             continue
         m = _ASSIGN_VALUE.match(text, i + 1)
         if m is None:
             continue
         group = "dq" if m.group("dq") is not None else "sq" if m.group("sq") is not None else "bare"
         value = m.group(group)
-        if _NOT_A_VALUE.match(value) or value.isdigit() or value.lower() in ("true", "false", "none", "null"):
+        if _NOT_A_VALUE.match(value) or _PLAIN_VALUE.match(value):
             continue
         # Unquoted prose after a colon ("Password: required") is not a secret: a bare value needs a
         # digit or a symbol, or the length of a generated one.
@@ -279,8 +300,30 @@ def _phone_ok(text: str) -> bool:
     if text.startswith("+"):
         return 8 <= digits <= 15
     if text.startswith("00"):  # the call prefix, then E.164's digits; a trunk-shaped "00..." is no phone
-        return 10 <= digits <= 17 and _IDD_RE.fullmatch(text) is not None
+        return 10 <= digits <= 17 and _IDD_RE.fullmatch(text) is not None and _country_code_ok(text, digits)
     return 9 <= digits <= 12
+
+
+# ITU-T E.164 country calling codes are prefix-free: 1 and 7 alone, these two-digit codes, and
+# three digits for every other start (2xx, 3xx, 4xx, 5xx, 6xx, 8xx, 9xx not covered here).
+_CC2 = frozenset(
+    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 "
+    "81 82 84 86 90 91 92 93 94 95 98".split()
+)
+
+
+def _country_code_ok(text: str, digits: int) -> bool:
+    """ "0049 30 1234567": the digits between "00" and the first separator are one valid country code,
+    and the national number has a possible length (exactly 10 after 1). "0012 3456 7890 1234" (an
+    offset dump) and "0011 2233 4455 6677" are not phones."""
+    code = text[2 : next(i for i, ch in enumerate(text) if ch in " .-")]
+    national = digits - 2 - len(code)
+    if code in ("1", "7"):
+        return national == 10
+    valid = (
+        code in _CC2 if len(code) == 2 else len(code) == 3 and code[0] not in "17" and code[:2] not in _CC2
+    )
+    return valid and 4 <= national <= 15 - len(code)
 
 
 def _card_ok(text: str) -> bool:

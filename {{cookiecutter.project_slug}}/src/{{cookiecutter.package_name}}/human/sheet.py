@@ -44,19 +44,27 @@ def sample_items(curated: list[dict], per_bucket: int, seed: int) -> list[dict]:
 
 
 def data_items(curated: list[dict], rows: int, seed: int) -> list[dict]:
-    """`rows` curated rows for a data-only check before training, every bucket and knowledge point in
-    turn (a point with 3 rows is read as surely as one with 300), each row once, in seeded order."""
+    """`rows` curated rows for a data-only check before training: buckets in turn, and within each
+    bucket its knowledge points in turn (a point with 3 rows is read as surely as one with 300),
+    each row once, in seeded order."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in curated:
         meta = row.get("meta") or {}
         groups[(meta.get("bucket") or "_none", meta.get("knowledge_point") or "_none")].append(row)
     rng = random.Random(seed)
-    queues = [rng.sample(groups[g], len(groups[g])) for g in sorted(groups)]
+    # Buckets take turns, and within a bucket its knowledge points: a bucket with many points does
+    # not crowd out another one.
+    buckets: dict[str, list[list[dict]]] = defaultdict(list)
+    for bucket, point in sorted(groups):
+        buckets[bucket].append(rng.sample(groups[(bucket, point)], len(groups[(bucket, point)])))
+    turn = dict.fromkeys(buckets, 0)
     chosen: list[dict] = []
-    while len(chosen) < rows and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < rows:
-                chosen.append(queue.pop())
+    while len(chosen) < rows and any(any(q) for q in buckets.values()):
+        for bucket, queues in buckets.items():
+            live = [q for q in queues if q]
+            if live and len(chosen) < rows:
+                chosen.append(live[turn[bucket] % len(live)].pop())
+                turn[bucket] += 1
     rng.shuffle(chosen)
     return [
         {
