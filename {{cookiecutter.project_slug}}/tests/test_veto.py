@@ -130,8 +130,17 @@ def test_a_reviewer_who_changes_her_mind_clears_her_veto_by_time_not_file_order(
 def test_a_stale_veto_is_reported_and_a_bad_veto_line_names_file_line_and_field(project, tmp_path):
     stale = {"row_sha256": "0" * 64, "row_id": "gone", "reviewers": ["ana"], "notes": []}
     (tmp_path / "veto.jsonl").write_text(json.dumps(stale) + "\n")
+    with pytest.raises(UserError, match=r"1 of 1 rows in the veto list match no curated row"):
+        curate_main(
+            CurateParams(),
+            project / "raw",
+            project / "c3",
+            project / "rep",
+            project / "m.json",
+            veto=tmp_path / "veto.jsonl",
+        )
     report = curate_main(
-        CurateParams(),
+        CurateParams(stale_veto="warn"),
         project / "raw",
         project / "c3",
         project / "rep",

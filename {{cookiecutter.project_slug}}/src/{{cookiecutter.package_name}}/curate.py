@@ -157,6 +157,12 @@ def check(report: dict, p: params_mod.CurateParams, raw: Path, out: Path) -> Non
         found = f"{report['files_read']} data file(s), all empty" if report["files_read"] else "no data files"
         raise UserError(f"no input rows in {raw}: {found} ({report['blank_lines']} blank lines)")
     check_counts(report, p, raw, out / "quarantine.jsonl", "rows")
+    if report["veto_unmatched"] and p.stale_veto == "fail":
+        raise UserError(
+            f"{report['veto_unmatched']} of {report['veto_entries']} rows in the veto list match no curated "
+            "row: remove their lines if those rows left the data; if curate now changes them differently "
+            "(PII, control tokens), review them again (curate.stale_veto=warn to go on)"
+        )
     if report["required_points_flagged"] and p.required_points == "fail":
         raise UserError(
             f"required knowledge points below their minimum: {'; '.join(report['required_points_flagged'])} "
@@ -220,6 +226,8 @@ if __name__ == "__main__":
             f"{pairs['quarantined']} quarantined"
         )
     if r["veto_unmatched"]:
-        print(f"curate: note: {r['veto_unmatched']} of {r['veto_entries']} vetoed rows match no row any more")
+        print(
+            f"curate: warning: {r['veto_unmatched']} of {r['veto_entries']} vetoed rows match no row any more"
+        )
     for point in r["required_points_flagged"]:
         print(f"curate: warning: required knowledge point {point} (curate.min_cards_per_point)")

@@ -74,6 +74,9 @@ class CurateParams:
     keep it (data with several good answers per prompt)."""
     min_cards_per_point: int = 5
     """Knowledge points with fewer distinct prompts are flagged in the coverage report."""
+    stale_veto: Literal["fail", "warn"] = "fail"
+    """A row in data/veto.jsonl that matches no row any more: fail (the row left the data, or curate
+    now changes it differently and the vetoed row may be back unreviewed) | warn."""
     required_points: Literal["warn", "fail"] = "warn"
     """What a required point of the knowledge-point manifest below its minimum does to the stage."""
     pii: PiiParams = field(default_factory=PiiParams)
