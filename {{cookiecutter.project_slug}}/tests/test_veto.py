@@ -199,3 +199,21 @@ def test_a_bucket_with_many_points_does_not_crowd_out_another():
     ]  # fmt: skip
     buckets = Counter(i["bucket"] for i in sheet.data_items(rows, rows=120, seed=0))
     assert buckets == {"ioc": 80, "tool_use": 40}  # tool_use has 40 rows in all, ioc takes the rest
+
+
+def test_a_vetoed_rows_near_duplicates_stay_out_and_a_corrected_row_is_kept():
+    from {{ cookiecutter.package_name }}.data.filters import Veto, fingerprint
+    from {{ cookiecutter.package_name }}.data.records import curate
+
+    def row(system, answer):
+        user = "Scanner result for invoice.pdf.exe: level 7/10. Verdict? Please answer in one word."
+        return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user},
+                             {"role": "assistant", "content": answer}]}  # fmt: skip
+
+    wrong, copy, fixed = row("Triage.", "SAFE"), row("You triage.", "SAFE"), row("Triage.", "UNSAFE")
+    items = [("raw.jsonl", "line", i, json.dumps(r).encode()) for i, r in enumerate([wrong, copy, fixed], 1)]
+    veto = Veto({fingerprint(wrong["messages"]): {"reviewers": ["ana"], "notes": ["level 7 is UNSAFE"]}})
+    kept, quarantined, _ = curate(items, CurateParams(), veto=veto)
+    assert [(q["line"], q["reason"]) for q in quarantined] == [(1, "vetoed"), (2, "near_duplicate")]
+    assert "vetoed row 'raw:1'" in quarantined[1]["message"]
+    assert [k["messages"][-1]["content"] for k in kept] == ["UNSAFE"]  # no label conflict with a vetoed row

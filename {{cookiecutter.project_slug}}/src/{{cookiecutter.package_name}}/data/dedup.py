@@ -14,8 +14,9 @@
   for data with several good answers per prompt);
 - near_duplicate: estimated Jaccard >= curate.near_dup.threshold with a kept row (`keep` mode
   admits it into that row's cluster instead).
-Only kept rows are remembered, so every rejection points at a row that is in the output. Memory
-is a few hashes per kept row, never the rows.
+Only kept rows are remembered (and rows a reviewer vetoed once admitted, named as vetoed), so every
+rejection points at a row that is in the output or in the veto list. Memory is a few hashes per
+kept row, never the rows.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Dedup:
         self.seen: dict[bytes, str] = {}  # content hash -> kept id
         self.ids: set[str] = set()
         self.labels: dict[bytes, tuple[str, str]] = {}  # prompt hash -> (kept id, its answer)
+        self.vetoed: dict[str, str] = {}  # admitted, then vetoed by a reviewer: id -> its answer
 
     def prepare(self, rows: list[dict]) -> list[Prepared]:
         return self.near.prepare([text_of(row) for row in rows])
@@ -67,7 +69,7 @@ class Dedup:
         """None and the row is remembered as kept (with its `cluster`), or why it is not kept."""
         key = content_key(row)
         if key in self.seen:
-            return "duplicate", f"same messages as kept row {self.seen[key]!r}"
+            return "duplicate", f"same messages as {self._row(self.seen[key])}"
         if row["id"] in self.ids:
             return "duplicate_id", f"id {row['id']!r} is already used by a kept row; ids must be unique"
         labelled = prompt_and_answer(row) if self.check_labels else None
@@ -79,11 +81,29 @@ class Dedup:
                     f"{labelled[1][:80]!r}; the first row is kept (curate.label_conflict)"
                 )
         original = self.near.add_prepared(row["id"], prepared)
-        if original is not None and not self.keep_near:
-            return "near_duplicate", f"near-duplicate of kept row {original!r}"
+        if original is not None and not self.keep_near and not self._corrects(original, labelled):
+            return "near_duplicate", f"near-duplicate of {self._row(original)}"
         row["cluster"] = self.near.cluster_of(row["id"])  # the first kept member's id: final already
         self.seen[key] = row["id"]
         self.ids.add(row["id"])
         if labelled is not None:
             self.labels.setdefault(labelled[0], (row["id"], labelled[1]))
         return None
+
+    def veto(self, row: dict) -> None:
+        """A row admitted here that a reviewer vetoed: its duplicates and near-duplicates stay out with
+        it, but its answer is no label, so a corrected row (the same prompt, or nearly, with another
+        answer) is kept."""
+        labelled = prompt_and_answer(row)
+        self.vetoed[row["id"]] = labelled[1] if labelled else ""
+        if labelled is not None and self.labels.get(labelled[0], ("",))[0] == row["id"]:
+            del self.labels[labelled[0]]
+
+    def _corrects(self, original: str, labelled: tuple[bytes, str] | None) -> bool:
+        """A near-duplicate of a vetoed row with another answer is its correction, not its copy."""
+        if original not in self.vetoed or labelled is None:
+            return False
+        return normalize_answer(labelled[1]) != normalize_answer(self.vetoed[original])
+
+    def _row(self, row_id: str) -> str:
+        return f"{'vetoed' if row_id in self.vetoed else 'kept'} row {row_id!r}"

@@ -5,11 +5,11 @@
         ...   # (kept row, None) or (the row if it parsed, quarantine record), in input order
 
 Per record: filters.read_record (bytes -> normalised conversation) -> the stateless filters
-(length in characters, control tokens of the base tokenizer, length in tokens, PII policy, the
-reviewers' veto list) ->
-dedup.Dedup (exact, id, label conflict, near-duplicate). Near-duplicate signatures are computed
-for a batch of records in one numpy pass, and every decision is still taken record by record in
-input order, so the batch size changes nothing but speed. Any exception inside one record
+(length in characters, control tokens of the base tokenizer, length in tokens, PII policy) ->
+dedup.Dedup (exact, id, label conflict, near-duplicate) -> the reviewers' veto list, last, on the
+row as curated: a vetoed row's duplicates and near-duplicates stay out with it. Near-duplicate
+signatures are computed for a batch of records in one numpy pass, and every decision is still taken
+record by record in input order, so the batch size changes nothing but speed. Any exception inside one record
 quarantines that record as `row_error`: one record never stops the stage.
 """
 
@@ -55,8 +55,7 @@ class Curator:
         tokens = (
             [MaxTokens(tokenizer.count, tokenizer.max_tokens)] if tokenizer and tokenizer.max_tokens else []
         )
-        # The veto comes last: it matches the row as curated, after redaction and escaping.
-        self.filters = [MaxChars(p.max_chars), self.special, *tokens, self.pii, self.veto]
+        self.filters = [MaxChars(p.max_chars), self.special, *tokens, self.pii]
         self.dedup = Dedup(p.near_dup, p.label_conflict)
         self.formats: Counter = Counter()
 
@@ -107,10 +106,15 @@ class Curator:
             return e
 
     def admit(self, row: dict, prepared) -> Problem | None:
+        """Dedup, then the veto list: a vetoed row's duplicates stay out with it (dedup remembers it),
+        while its answer binds no label, so a corrected row with the same prompt is kept."""
         if isinstance(prepared, Exception):
             return crashed(prepared)
         try:
-            return self.dedup.admit(row, prepared)
+            problem = self.dedup.admit(row, prepared)
+            if problem is None and (problem := self.veto(row)):
+                self.dedup.veto(row)
+            return problem
         except Exception as e:  # noqa: BLE001
             return crashed(e)
 
