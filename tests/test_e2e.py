@@ -105,7 +105,14 @@ def test_every_stage_explains_itself(reproduced):
     left_out = replay["left_out_unfinished"] + replay["left_out_empty"] + replay["left_out_wrong"]
     assert replay["prompts"] == replay["kept"] + left_out and replay["kept_sampled"] == 0  # samples: 0
     assert train["mix"]["sources"] == {}  # the tiny model's replay is noise: its bake mixes none in
-    assert train["dpo"]["margins_after"] > train["dpo"]["margins_before"]
+    dpo = train["dpo"]
+    assert dpo["steps"] > 0 and dpo["margins_trained"] > dpo["margins_before"]  # DPO learnt its pairs
+    dpo_best = max(e["pass_rate"] for e in evaluations if e["phase"] == "dpo")
+    sft_best = max(e["pass_rate"] for e in evaluations if e["phase"] == "sft")
+    if dpo_best >= sft_best:  # kept only if it answers val at least as well as SFT did
+        assert dpo["kept"] == "dpo" and dpo["margins_after"] == dpo["margins_trained"]
+    else:
+        assert dpo["kept"] == "sft" and dpo["margins_after"] == dpo["margins_before"]
     assert train["estimate"]["qlora"]["memory_gib"] < train["estimate"]["full"]["memory_gib"]
     card = (reproduced / "models" / "merged" / "README.md").read_text()
     assert "base_model: embedded" in card and "`models/trained`" in card

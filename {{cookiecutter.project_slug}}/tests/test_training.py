@@ -126,7 +126,9 @@ def test_dpo_after_sft_moves_the_reward_margin(workspace):
     )
     report = run_train(workspace, "dpo", TrainParams(select=LAST, sft=SFT, lora=LORA, dpo=dpo))
     assert report["dpo"]["pairs"] == 24 and report["dpo"]["steps"] == 8 and report["dpo"]["seconds"] > 0
-    assert report["dpo"]["margins_after"] > report["dpo"]["margins_before"]
+    assert (
+        report["dpo"]["margins_after"] == report["dpo"]["margins_trained"] > report["dpo"]["margins_before"]
+    )
     trained = workspace / "dpo" / "trained"
     assert not (trained / "ref").exists()  # TRL's frozen reference adapter is not shipped
     assert json.loads((trained / "adapter_config.json").read_text())["r"] == LORA["r"]

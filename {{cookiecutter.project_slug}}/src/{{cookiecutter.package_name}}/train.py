@@ -420,4 +420,8 @@ if __name__ == "__main__":
         if isinstance(kept, dict):
             print(f"train: kept {kept['phase']} step {kept['step']}, val pass rate {kept.get('pass_rate')}")
         if r["dpo"]:
-            print(f"train: DPO reward margin {r['dpo']['margins_before']} -> {r['dpo']['margins_after']}")
+            d = r["dpo"]
+            print(
+                f"train: DPO reward margin {d['margins_before']} -> {d['margins_trained']} "
+                f"(kept {d.get('kept', 'dpo')}: {d['margins_after']})"
+            )

@@ -110,13 +110,15 @@ def run(
     start = time.time()
     trainer.train()
     seconds = time.time() - start
+    trained = trainer.evaluate()  # what DPO learnt, whether or not it is kept
     kept = keep_the_better(sft_trainer, trainer)
-    after = trainer.evaluate()
+    after = trainer.evaluate() if kept.get("kept") == "sft" else trained
     model = trainer.accelerator.unwrap_model(trainer.model)
     if REFERENCE_ADAPTER in getattr(model, "peft_config", {}):  # saved, it would ship as a second adapter
         model.delete_adapter(REFERENCE_ADAPTER)
     report = {"pairs": len(pairs), "steps": trainer.state.global_step, "seconds": round(seconds, 1), **kept}
-    for key in ("margins", "accuracies"):
+    for key in ("margins", "accuracies"):  # after: the model kept; trained: DPO's, even when not kept
         report[f"{key}_before"] = round(before.get(f"eval_rewards/{key}", 0.0), 4)
+        report[f"{key}_trained"] = round(trained.get(f"eval_rewards/{key}", 0.0), 4)
         report[f"{key}_after"] = round(after.get(f"eval_rewards/{key}", 0.0), 4)
     return trainer, report
