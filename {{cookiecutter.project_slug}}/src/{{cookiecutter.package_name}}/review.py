@@ -50,26 +50,57 @@ def export(
     if not predictions.exists():
         raise UserError(f"{predictions}: no predictions to review; run `dvc repro` first")
     digest = predictions_sha256(predictions)
-    old = out / "sheet.json"
-    if old.exists() and not force:
-        previous = read_json(old)
-        if previous["predictions_sha256"] == digest:
-            return previous  # the same model's answers: reviewers carry on where they stopped
-        if any(out.glob("verdicts*.jsonl")):
-            raise UserError(
-                f"{out} holds verdicts on another model's answers: run `make review-done` and commit, "
-                "then remove the verdicts*.jsonl files (or pass --force to start a new sheet over them)"
-            )
+    previous = _previous(out, "predictions_sha256", digest, force, "another model's answers", "review-done")
+    if previous is not None:
+        return previous  # the same model's answers: reviewers carry on where they stopped
     items = sheet.sample_items(list(read_jsonl(curated)), p.per_bucket, p.seed) if curated.exists() else []
     ab, key, identical = sheet.ab_items(list(read_jsonl(predictions)), p.sets, p.ab_per_bucket, p.seed)
-    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = {
-        "created_at": created,
+        "created_at": _now(),
         "predictions_sha256": digest,
         "seed": p.seed,
         "identical_pairs_left_out": identical,
         "items": items + ab,
     }
+    return _write(out, data, key, force)
+
+
+def export_data(p: params_mod.ReviewParams, curated: Path, out: Path, force: bool = False) -> dict:
+    """The data-only sheet: curated rows to read before a run is paid for; no model needed."""
+    if not curated.exists():
+        raise UserError(f"{curated}: no curated rows to review; run `dvc repro curate` first")
+    digest = hashlib.sha256(curated.read_bytes()).hexdigest()
+    previous = _previous(out, "curated_sha256", digest, force, "other curated data", "review-data-done")
+    if previous is not None:
+        return previous  # the same data: reviewers carry on where they stopped
+    data = {
+        "created_at": _now(),
+        "curated_sha256": digest,
+        "predictions_sha256": None,
+        "seed": p.seed,
+        "items": sheet.data_items(list(read_jsonl(curated)), p.data_rows, p.seed),
+    }
+    return _write(out, data, {}, force)
+
+
+def _previous(out: Path, field: str, digest: str, force: bool, other: str, done: str) -> dict | None:
+    """The sheet in `out` if it was made from the same input; verdicts on another input stop a new one."""
+    old = out / "sheet.json"
+    if not old.exists() or force:
+        return None
+    previous = read_json(old)
+    if previous.get(field) == digest:
+        return previous
+    if any(out.glob("verdicts*.jsonl")):
+        raise UserError(
+            f"{out} holds verdicts on {other}: run `make {done}` and commit, "
+            "then remove the verdicts*.jsonl files (or pass --force to start a new sheet over them)"
+        )
+    return None
+
+
+def _write(out: Path, data: dict, key: dict, force: bool) -> dict:
+    """sheet.json, key.json and the page; --force drops the verdicts on the sheet it replaces."""
     if force:
         for stale in out.glob("verdicts*.jsonl"):
             stale.unlink()
@@ -79,35 +110,8 @@ def export(
     return data
 
 
-def export_data(p: params_mod.ReviewParams, curated: Path, out: Path, force: bool = False) -> dict:
-    """The data-only sheet: curated rows to read before a run is paid for; no model needed."""
-    if not curated.exists():
-        raise UserError(f"{curated}: no curated rows to review; run `dvc repro curate` first")
-    digest = hashlib.sha256(curated.read_bytes()).hexdigest()
-    old = out / "sheet.json"
-    if old.exists() and not force:
-        previous = read_json(old)
-        if previous.get("curated_sha256") == digest:
-            return previous  # the same data: reviewers carry on where they stopped
-        if any(out.glob("verdicts*.jsonl")):
-            raise UserError(
-                f"{out} holds verdicts on other curated data: run `make review-data-done` and commit, "
-                "then remove the verdicts*.jsonl files (or pass --force to start a new sheet over them)"
-            )
-    data = {
-        "created_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "curated_sha256": digest,
-        "predictions_sha256": None,
-        "seed": p.seed,
-        "items": sheet.data_items(list(read_jsonl(curated)), p.data_rows, p.seed),
-    }
-    if force:
-        for stale in out.glob("verdicts*.jsonl"):
-            stale.unlink()
-    write_json(out / "sheet.json", data)
-    write_json(out / "key.json", {})
-    (out / "review.html").write_text(server.page(data), encoding="utf-8")
-    return data
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def veto(review_dir: Path, veto_file: Path) -> dict:

@@ -20,14 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from ..params.curate import CurateParams
 from .chat import check_conversation, normalize_content
 from .filters import MaxChars, MaxTokens, Pii, Problem, SpecialTokens, parse_record
-from .records import BaseTokenizer, crashed, quarantine_record
+from .records import BaseTokenizer, crashed, default_id, quarantine_record
 from .sources import Item
 
 SIDES = ("chosen", "rejected")
@@ -101,7 +99,6 @@ class PairCurator:
         )
         self.seen: dict[bytes, str] = {}
         self.ids: set[str] = set()
-        self.formats: Counter = Counter()
 
     def run(self, items: Iterable[Item]) -> Iterator[tuple[dict | None, dict | None]]:
         for item in items:
@@ -109,15 +106,13 @@ class PairCurator:
             yield (row, None) if problem is None else (row, quarantine_record(item, problem))
 
     def screen(self, item: Item) -> tuple[dict | None, Problem | None]:
-        file, unit, number, raw = item
         row = None
         try:
-            row, problem = read_pair(raw, self.p.max_line_bytes)
+            row, problem = read_pair(item[3], self.p.max_line_bytes)
             if row is None:
                 return None, problem
-            self.formats["preference"] += 1
             if row.get("id") is None:
-                row["id"] = f"{Path(file).name.split('.')[0]}{':' if unit == 'line' else '#'}{number}"
+                row["id"] = default_id(item)
             row["id"] = str(row["id"])
             return row, self.filter(row)
         except Exception as e:  # noqa: BLE001 - counted and kept in quarantine, never silent

@@ -75,15 +75,16 @@ class Curator:
 
         Any exception inside is this record's problem (`row_error`): one record never stops curate.
         """
-        file, unit, number, raw = item
         row = None
         try:
-            row, fmt, problem = read_record(raw, self.p.format, self.p.max_line_bytes, self.p.final_assistant)
+            row, fmt, problem = read_record(
+                item[3], self.p.format, self.p.max_line_bytes, self.p.final_assistant
+            )
             if row is None:
                 return None, problem
             self.formats[fmt] += 1
-            if row.get("id") is None:  # file stem and line (or #row): stable as long as the file is
-                row["id"] = f"{Path(file).name.split('.')[0]}{':' if unit == 'line' else '#'}{number}"
+            if row.get("id") is None:
+                row["id"] = default_id(item)
             row["id"] = str(row["id"])
             for check in self.filters:
                 if problem := check(row):
@@ -117,6 +118,12 @@ class Curator:
             return problem
         except Exception as e:  # noqa: BLE001
             return crashed(e)
+
+
+def default_id(item: Item) -> str:
+    """A record without an id: its file stem and line (or #row), stable as long as the file is."""
+    file, unit, number, _ = item
+    return f"{Path(file).name.split('.')[0]}{':' if unit == 'line' else '#'}{number}"
 
 
 def crashed(e: Exception) -> Problem:
