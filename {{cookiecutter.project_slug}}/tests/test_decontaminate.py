@@ -75,7 +75,8 @@ def test_planted_leaks_are_caught_and_common_phrases_are_not(tmp_path, make_chat
         for x in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()
     }
     assert set(removed) == set(leaks)  # recall 1.0 on the planted set, no false positive
-    assert removed["exact"]["matched"] == [{"eval_set": "test", "id": "t1", "overlap": 1.0}]
+    span = "scanner result for invoice 2231 pdf reports level 7 of 10 on the perimeter gateway verdict please"
+    assert removed["exact"]["matched"] == [{"eval_set": "test", "id": "t1", "overlap": 1.0, "span": span}]
     assert removed["short"]["matched"][0]["eval_set"] == "golden"
     kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     assert kept == list(clean)
@@ -92,14 +93,18 @@ def test_too_short_eval_prompts_are_counted_not_matched():
 
 def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
     bench = tmp_path / "bench.txt"
-    bench.write_text("first benchmark line that nobody should ever train on again\n\nsecond one\n")
+    bench.write_text(
+        "first benchmark line that nobody should ever train on again under any circumstances\n\nsecond one\n"
+    )
     unrelated = [{"id": "t", **make_chat("an unrelated test question about lunch menus", "x")}]
     rows = [{"id": f"r{i}", **make_chat(f"clean row number {i} about triage", "ok")} for i in range(4500)]
     rows[4321] = {
         "id": "leak",
-        **make_chat("So: First benchmark line that NOBODY should ever train on, again!", "x"),
+        **make_chat(
+            "So: First benchmark line that NOBODY should ever train on, again! Under any circumstances", "x"
+        ),
     }
-    rows[7] = {"id": "one_gram", **make_chat("a line that nobody should ever train on again, and more", "x")}
+    rows[7] = {"id": "one_gram", **make_chat("a row that nobody should ever train on, and more", "x")}
     write(tmp_path / "split" / "train.jsonl", rows)
     write(tmp_path / "split" / "val.jsonl", [])
     write(tmp_path / "test.jsonl", unrelated)
@@ -111,7 +116,8 @@ def test_benchmarks_as_text_lines_any_hit_and_processes(tmp_path, make_chat):
         return {json.loads(x)["id"]: json.loads(x)["matched"] for x in lines}
 
     one = removed(num_proc=1)
-    assert one == {"leak": [{"eval_set": "bench", "id": "bench.txt:1", "overlap": 1.0}]}
+    span = "first benchmark line that nobody should ever train on again under any circumstances"
+    assert one == {"leak": [{"eval_set": "bench", "id": "bench.txt:1", "overlap": 1.0, "span": span}]}
     assert removed(num_proc=2) == one  # three batches over two processes, same answer, same order
     assert set(removed(any_hit=True)) == {"leak", "one_gram"}
     kept = (tmp_path / "out" / "train.jsonl").read_text().splitlines()
@@ -218,7 +224,8 @@ def test_text_benchmarks_are_split_at_newlines_only(tmp_path, make_chat):
         [{"id": "r", **make_chat("that goes on past a line separator", "a")}],
     )
     write(tmp_path / "split" / "val.jsonl", [])
-    report = main(DecontaminateParams(), tmp_path / "split", [bench], tmp_path / "out", tmp_path / "m.json")
+    p = DecontaminateParams(threshold=0.9)  # the row holds 7 of the text's 10 words: a whole line if split
+    report = main(p, tmp_path / "split", [bench], tmp_path / "out", tmp_path / "m.json")
     assert report["eval_sets"]["bench"]["texts_indexed"] == 1 and report["train"]["removed"] == 0
 
 

@@ -3,9 +3,12 @@
     python -m PACKAGE.decontaminate data/split --against data/split/test.jsonl data/golden \
         --preferences data/preferences --out data/decontaminated --metrics metrics/decontaminate.json
 
-A training (or validation) row is removed when, for some eval prompt, the share of that prompt's
-normalised word n-grams found in the row reaches `decontaminate.threshold` (or on any shared
-n-gram with `any_hit`). Eval prompts shorter than n words match on their whole normalised text.
+A training (or validation) row is removed when, for some eval prompt, the weighted share of that
+prompt's words lying inside n-grams the row shares with it reaches `decontaminate.threshold` (or
+on any shared distinctive n-gram with `any_hit`): texts are folded first (Unicode look-alikes,
+marks, invisible characters, number words: data/fold.py), and n-grams shared by many eval prompts
+(instructions) weigh nothing (data/ngrams.py). Eval prompts shorter than n words match on their
+whole folded text. `removed.jsonl` shows the matched span of each removed row.
 Eval sets and benchmarks are read like curate's input (JSONL, JSON, gzip, Parquet; texts.py
 says which fields count), plus `.txt` files with one eval text per line. DPO preference pairs,
 when given, are cleaned the same way. `removed.jsonl` lists every removed row with the eval
@@ -118,8 +121,9 @@ def main(
         report = _clean(p, index, inputs, out, rejected_file)
     report["eval_sets"] = sets
     report["rejected_eval_items"] = sum(c["rejected"] for c in sets.values())
-    report["eval_texts_indexed"] = len(index.items)
+    report["eval_texts_indexed"] = index.indexed
     report["eval_texts_too_short"] = index.skipped_short
+    report["eval_texts_only_boilerplate"] = index.boilerplate_only
     report["seconds"] = round(time.time() - start, 3)
     write_json(metrics, report)
     return report
@@ -148,7 +152,10 @@ def _clean(
                     else:
                         at = where(item)
                         row = parse(at, item[3])
-                        matched = [{"eval_set": s, "id": i, "overlap": score} for s, i, score in found]
+                        matched = [
+                            {"eval_set": s, "id": i, "overlap": score, "span": span}
+                            for s, i, score, span in found
+                        ]
                         removed_file.write(
                             {"split": name, "id": row.get("id", at), "matched": matched, "row": row}
                         )

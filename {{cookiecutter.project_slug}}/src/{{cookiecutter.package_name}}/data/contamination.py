@@ -51,14 +51,14 @@ def build_index(p: DecontaminateParams, against: list[Path], rejected: JsonlWrit
     Stops the stage when a source has no readable item (it would be "decontaminated against
     nothing"), and, with bad_eval_items=fail, when any item could not be read.
     """
-    index = EvalIndex(n=p.ngram, min_words=p.min_words)
+    index = EvalIndex(n=p.ngram, min_words=p.min_words, boilerplate=p.boilerplate, window=p.window)
     sets: dict[str, dict] = {}
     first_bad = ""
     for path in against:
         name = path.stem if path.is_file() else path.name
         counts = sets.setdefault(name, {"items": 0, "rejected": 0, "texts_indexed": 0, "too_short": 0})
         indexed, short, items, bad = (
-            len(index.items),
+            index.indexed,
             index.skipped_short,
             counts["items"],
             counts["rejected"],
@@ -74,7 +74,7 @@ def build_index(p: DecontaminateParams, against: list[Path], rejected: JsonlWrit
                 continue
             index.add(name, item_id, texts)
             counts["items"] += 1
-        counts["texts_indexed"] += len(index.items) - indexed
+        counts["texts_indexed"] += index.indexed - indexed
         counts["too_short"] += index.skipped_short - short
         if counts["items"] == items:
             unreadable = counts["rejected"] - bad

@@ -11,10 +11,18 @@ from .loader import load_section
 
 @dataclass(frozen=True)
 class DecontaminateParams:
-    ngram: int = 8
-    """Word n-gram size; 13 is the classic value for documents, 8 suits short chat turns."""
-    threshold: float = 0.8
-    """Share of an eval message's n-grams found in a training row that makes the row contaminated."""
+    ngram: int = 6
+    """Word n-gram size (on folded text: data/fold.py); 13 is the classic value for documents, 6
+    keeps clauses of a reordered or lightly edited chat prompt inside whole n-grams."""
+    threshold: float = 0.7
+    """Weighted share of an eval prompt's words lying inside n-grams a training row shares with it
+    (of its best `window` words when longer) that makes the row contaminated."""
+    boilerplate: int = 10
+    """An n-gram found in this many distinct eval prompts (a shared instruction) weighs nothing;
+    in k < boilerplate prompts it weighs 1/k²."""
+    window: int = 50
+    """Eval prompts longer than this many words also match on their best stretch of this many
+    words, so a row that copies part of a long passage counts; 0 = whole prompts only."""
     min_words: int = 3
     """Eval messages shorter than this are too generic to match on; they are counted, not used."""
     any_hit: bool = False
@@ -32,6 +40,12 @@ class DecontaminateParams:
             raise ValueError(f"ngram must be >= 1, got {self.ngram}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.boilerplate < 2:
+            raise ValueError(
+                f"boilerplate must be >= 2 (eval prompts sharing an n-gram), got {self.boilerplate}"
+            )
+        if self.window < 0:
+            raise ValueError(f"window must be >= 0 (0 = whole prompts only), got {self.window}")
         if self.min_words < 3:  # below that the trigram anchors of short eval texts do not exist
             raise ValueError(f"min_words must be >= 3, got {self.min_words}")
         if self.num_proc < 0:
