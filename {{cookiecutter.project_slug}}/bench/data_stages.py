@@ -2,6 +2,7 @@
 
     python bench/data_stages.py                     # 200k conversations of ~200 words, 5k eval texts
     python bench/data_stages.py --rows 20000        # a quicker look
+    python bench/data_stages.py --rows 0            # decontamination against disguised copies only
 
 Prints figures; asserts nothing (timings on shared machines are noisy). The text is word salad
 with what real triage and support text carries: numbers, dates, times, versions, file names,
@@ -15,6 +16,7 @@ de-duplication) with its batched and its one-by-one near-duplicate path.
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import json
 import multiprocessing
@@ -22,11 +24,15 @@ import random
 import resource
 import time
 
+from disguises import DISGUISES, contamination_set
+
 from {{ cookiecutter.package_name }} import decontaminate
 from {{ cookiecutter.package_name }}.data import neardup, pii
 from {{ cookiecutter.package_name }}.data import records as curation
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex
 from {{ cookiecutter.package_name }}.params.curate import CurateParams
+from {{ cookiecutter.package_name }}.data.texts import eval_texts, row_texts
+from {{ cookiecutter.package_name }}.params.decontaminate import DecontaminateParams
 
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
 WORDS = [  # a 30k-word vocabulary of letter strings
@@ -132,7 +138,7 @@ def main(rows: int, evals: int, procs: int) -> None:
     )
     records = [("bench", "line", i, json.dumps(r).encode()) for i, r in enumerate(data)]  # as the stages read
 
-    index = EvalIndex(n=13, min_words=3)
+    index = EvalIndex(n=DecontaminateParams().ngram, min_words=3)
     for i, t in enumerate(eval_texts):
         index.add("eval", str(i), [t])
     for n in (1, procs):
@@ -163,10 +169,62 @@ def main(rows: int, evals: int, procs: int) -> None:
         report(f"curate per record, near-dup {name}", rows, mb, timer, found)
 
 
+def _janitor_flags(evals: list[str], rows: list[str]) -> tuple[list[bool], Timer]:
+    """lm-evaluation-harness's Janitor (13-grams, pure Python) as a peer: flags and matching time."""
+    from lm_eval.decontamination.janitor import Janitor
+
+    janitor = Janitor()
+    for text in evals:
+        janitor.register_contaminant_python(text)
+    with Timer() as timer:
+        flags = [janitor.clean_python(row) != [row] for row in rows]
+    return flags, timer
+
+
+def disguises(per_kind: int, seed: int = 1) -> None:
+    """Recall per disguise kind on bench/disguises.py's set, clean rows removed, and speed, for
+    the project's index (its default params) and, when installed, lm-eval's Janitor."""
+    p = DecontaminateParams()
+    evals, rows = contamination_set(seed=seed, per_kind=per_kind)
+    index = EvalIndex(n=p.ngram, min_words=p.min_words, boilerplate=p.boilerplate, window=p.window)
+    for e in evals:
+        index.add("eval", e["id"], eval_texts(e))
+    texts = [row_texts(r) for r in rows]
+    index.matches([], p.threshold)  # lookup tables built once, as the stage does before its scan
+    with Timer() as ours:
+        found = [
+            any(r["eval"] is None or item == r["eval"] for _, item, _, _ in m)
+            for r, m in zip(rows, index.match_rows(texts, p.threshold), strict=True)
+        ]
+    try:
+        peer, theirs = _janitor_flags([" ".join(eval_texts(e)) for e in evals], ["\n".join(t) for t in texts])
+    except ImportError:
+        peer, theirs = None, None
+    totals, hits, peer_hits = collections.Counter(), collections.Counter(), collections.Counter()
+    for i, r in enumerate(rows):
+        totals[r["kind"]] += 1
+        hits[r["kind"]] += found[i]
+        peer_hits[r["kind"]] += bool(peer and peer[i])
+    print(f"{'disguise kind':<20} {'project':>9} {'Janitor':>9}   (removed; the last two must stay)")
+    for kind in totals:
+        theirs_text = f"{peer_hits[kind]}/{totals[kind]}" if peer else "-"
+        print(f"{kind:<20} {hits[kind]:>4}/{totals[kind]:<4} {theirs_text:>9}")
+    caught = sum(hits[k] for k in DISGUISES)
+    print(f"all disguises        {caught / sum(totals[k] for k in DISGUISES):.1%}")
+    speed = f"{len(rows) / ours.cpu:,.0f} rows/CPU-s"
+    if peer and theirs:
+        speed += f" vs Janitor {len(rows) / theirs.cpu:,.0f} rows/CPU-s ({theirs.cpu / ours.cpu:.0f}x)"
+    print(f"matching speed       {speed}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--evals", type=int, default=5_000)
     parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--disguises", type=int, default=60, help="copies per disguise kind; 0 = skip")
     args = parser.parse_args()
-    main(args.rows, args.evals, args.procs)
+    if args.disguises:
+        disguises(args.disguises)
+    if args.rows:
+        main(args.rows, args.evals, args.procs)
