@@ -144,7 +144,7 @@ def main(rows: int, evals: int, procs: int) -> None:
     for n in (1, procs):
         with Timer() as timer:
             found = sum(bool(m) for _, (_, m) in decontaminate.scan(records, index, 0.8, n))
-        report(f"decontaminate 13-gram, {n} proc", rows, mb, timer, found, n)
+        report(f"decontaminate {index.n}-gram, {n} proc", rows, mb, timer, found, n)
 
     for name, batch in (("one by one", 1), ("batched", 1024)):
         with Timer() as timer:
