@@ -80,8 +80,49 @@ def test_planted_leaks_are_caught_and_common_phrases_are_not(tmp_path, make_chat
     assert removed["short"]["matched"][0]["eval_set"] == "golden"
     kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     assert kept == list(clean)
-    assert report["train"] == {"kept": 3, "removed": 6, "rejected": 0}
+    assert report["train"] == {"kept": 3, "removed": 6, "rejected": 0, "frame_siblings_kept": 0}
     assert report["removed_by_eval_set"] == {"golden": 1, "test": 5}
+
+
+def test_siblings_of_a_frame_the_training_data_repeats_are_kept_and_copies_are_not(tmp_path, make_chat):
+    """Template-made data: test and train share frames ("Please help. What is the capital of X?")
+    by construction. A row with the same frame and another filler is not a copy; the prompt
+    itself, or the prompt in a longer row, is."""
+    frames = [
+        "Please help. What is the capital of {}?",
+        "Off topic, but tell me a joke about {} and the weather.",
+        "Hey! Translate 'good morning' into the language of {}.",
+    ]
+    fillers = ["Peru", "Chile", "Nepal", "Ghana", "Laos", "Fiji", "Iceland", "Oman", "Mali", "Cuba"]
+    rows = [
+        {"id": f"f{i}-{x}", **make_chat(frame.format(x), "Out of scope")}
+        for i, frame in enumerate(frames)
+        for x in fillers[1:]
+    ]
+    rows += [
+        {"id": "copy", **make_chat(frames[0].format("Peru"), "Out of scope")},
+        {"id": "inside", **make_chat("Quick one. " + frames[2].format("Peru") + " Thanks", "Out of scope")},
+    ]
+    write(tmp_path / "split" / "train.jsonl", rows)
+    write(tmp_path / "split" / "val.jsonl", [])
+    write(
+        tmp_path / "test.jsonl",
+        [{"id": f"t{i}", **make_chat(f.format("Peru"), "x")} for i, f in enumerate(frames)],
+    )
+    report = main(
+        DecontaminateParams(),
+        tmp_path / "split",
+        [tmp_path / "test.jsonl"],
+        tmp_path / "out",
+        tmp_path / "m.json",
+    )
+    removed = [json.loads(x) for x in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()]
+    assert {r["id"]: [m["id"] for m in r["matched"]] for r in removed} == {"copy": ["t0"], "inside": ["t2"]}
+    # the first pass found the siblings of the short frames (7 of their 8 or 9 words); the second kept them
+    assert report["train"]["removed"] == 2 and report["train"]["kept"] == len(rows) - 2
+    assert report["train"]["frame_siblings_kept"] >= 9
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert kept == [r["id"] for r in rows if r["id"] not in ("copy", "inside")]  # input order
 
 
 def test_too_short_eval_prompts_are_counted_not_matched():
@@ -140,7 +181,7 @@ def test_a_broken_preference_line_is_rejected_not_hung_on(tmp_path, make_chat, n
     report = main(
         p, tmp_path / "split", [tmp_path / "test.jsonl"], tmp_path / "out", tmp_path / "m.json", prefs
     )
-    assert report["preferences"] == {"kept": 4501, "removed": 0, "rejected": 2}
+    assert report["preferences"] == {"kept": 4501, "removed": 0, "rejected": 2, "frame_siblings_kept": 0}
     rejected = [json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
     assert [(r["line"], r["set"], r["reason"]) for r in rejected] == [
         (4501, "preferences", "invalid_json"),

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.data.fold import fold
-from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex
+from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, Segments
 from {{ cookiecutter.package_name }}.data.texts import eval_texts, row_texts
-from {{ cookiecutter.package_name }}.params import DecontaminateParams
+from {{ cookiecutter.package_name }}.data.wordhash import word_hashes
+from {{ cookiecutter.package_name }}.params.decontaminate import DecontaminateParams
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 from disguises import DISGUISES, contamination_set  # noqa: E402
@@ -31,13 +32,34 @@ def test_fold_undoes_what_unicode_says_is_the_same(text, folded):
     assert fold(text).decode().split() == folded.split()
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_batched_fold_hashes_what_fold_gives(seed):
+    """Segments folds only the texts that need it (non-ASCII, digit groups, number words) and
+    must hash every text exactly as fold() reads it."""
+    _, rows = contamination_set(seed=seed, per_kind=20)
+    texts = [t for r in rows for t in row_texts(r)]
+    texts += ["", "ports 8080 443 and 1,000 rows", "someone said: one", "v1.2.3 at 10.0.0.1", "x 1 000", "—"]
+    segments = Segments(texts)
+    assert len(segments.starts) == len(texts)
+    # fold is not idempotent ("two 130" folds to "2 130", a digit group to a second fold), so
+    # the index must fold eval texts once, as rows are: a copy holds every n-gram of its prompt
+    index = EvalIndex(n=6, min_words=3)
+    index.add("eval", "e", ["Then a two 130 zinisi temole and one thousand, 2,024 more words here"])
+    copy = Segments(["then A TWO 130 zinisi temole, and one thousand 2,024 more words here!"])
+    assert set(index.grams[0].tolist()) <= set(copy.grams(index.weights, 6)[1].tolist())
+    for i, text in enumerate(texts):
+        expected = word_hashes(b"\n" + fold(text) + b"\n")[0]
+        got = segments.hashes[segments.starts[i] : segments.ends[i]]
+        assert got.tolist() == expected.tolist(), text
+
+
 def _recall(seed: int, per_kind: int = 40) -> tuple[dict, dict]:
     p = DecontaminateParams()
     evals, rows = contamination_set(seed=seed, per_kind=per_kind)
     index = EvalIndex(n=p.ngram, min_words=p.min_words, boilerplate=p.boilerplate, window=p.window)
     for e in evals:
         index.add("eval", e["id"], eval_texts(e))
-    found = index.match_rows([row_texts(r) for r in rows], p.threshold)
+    found = index.match_all([row_texts(r) for r in rows], p.threshold)
     hits, totals = collections.Counter(), collections.Counter()
     for row, matches in zip(rows, found, strict=True):
         totals[row["kind"]] += 1

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .data.contamination import Problem, build_index, problem_of
 from .data.jsonl import JsonlWriter, parse, write_json
-from .data.ngrams import EvalIndex
+from .data.ngrams import EvalIndex, confirmed
 from .data.sources import Item, Tally, count_items, read_items, rejected_record, where
 from .data.texts import row_texts
 from .errors import reported
@@ -46,10 +46,11 @@ BATCH = 2000
 _INDEX: EvalIndex | None = None  # set before forking so workers share it copy-on-write
 
 
-def _match(job: tuple[list[Item], float]) -> list[tuple[Problem | None, list]]:
+def _match(job: tuple[list[Item], float]) -> tuple[list[tuple[Problem | None, list]], Counter]:
     """Parse and match one batch: in a worker, the forked copy of the parent's index does it.
 
     A row that cannot be parsed or has no text is that row's problem; the batch goes on.
+    Also returns how many of the batch's rows hold each distinctive eval n-gram.
     """
     items, threshold = job
     texts, problems = [], []
@@ -60,7 +61,9 @@ def _match(job: tuple[list[Item], float]) -> list[tuple[Problem | None, list]]:
         except Exception as e:  # noqa: BLE001
             texts.append([])
             problems.append(problem_of(e))
-    return list(zip(problems, _INDEX.match_rows(texts, threshold), strict=True))
+    counts: Counter = Counter()
+    found = _INDEX.match_rows(texts, threshold, count_into=counts)
+    return list(zip(problems, found, strict=True)), counts
 
 
 def _batches(items: Iterable) -> Iterator[list]:
@@ -70,19 +73,23 @@ def _batches(items: Iterable) -> Iterator[list]:
 
 
 def scan(
-    items: Iterable[Item], index: EvalIndex, threshold: float, num_proc: int
+    items: Iterable[Item], index: EvalIndex, threshold: float, num_proc: int, counts: Counter | None = None
 ) -> Iterator[tuple[Item, tuple[Problem | None, list]]]:
     """(item, (problem, matches)) for every record, in input order, a few batches at a time.
 
     Workers parse the JSON themselves, so the parent only reads, hands out and writes lines.
+    `counts` gets the rows holding each distinctive eval n-gram (EvalIndex.match_rows).
     """
+    counts = Counter() if counts is None else counts
     global _INDEX
     _INDEX = index
     index.matches([], threshold)  # build the lookup tables once, before any fork
     batches = _batches(items)
     if num_proc <= 1:
         for batch in batches:
-            yield from zip(batch, _match((batch, threshold)), strict=True)
+            found, batch_counts = _match((batch, threshold))
+            counts.update(batch_counts)
+            yield from zip(batch, found, strict=True)
         return
     in_flight = num_proc * 2
     slots = threading.Semaphore(in_flight)  # batches in flight: bounded memory
@@ -96,8 +103,9 @@ def scan(
     pending: collections.deque = collections.deque()
     with multiprocessing.get_context("fork").Pool(num_proc) as pool:
         try:
-            for result in pool.imap(_match, jobs()):
-                yield from zip(pending.popleft(), result, strict=True)
+            for found, batch_counts in pool.imap(_match, jobs()):
+                counts.update(batch_counts)
+                yield from zip(pending.popleft(), found, strict=True)
                 slots.release()
         finally:  # on an error, unblock the feeder so the pool can shut down instead of hanging
             for _ in range(in_flight):
@@ -132,23 +140,43 @@ def main(
 def _clean(
     p: params_mod.DecontaminateParams, index: EvalIndex, inputs: dict, out: Path, rejected_file
 ) -> dict:
-    """Every trainable row kept byte for byte or removed with what it matched; unreadable ones rejected."""
+    """Every trainable row kept byte for byte or removed with what it matched; unreadable ones rejected.
+
+    Two passes. The first matches every row and counts, for each distinctive eval n-gram, the
+    training rows (train, val and pairs together) that hold it; it notes the rows found and the
+    unreadable ones. The second copies the inputs, matching the rows found again with those
+    counts: a row that shares only a frame many training rows repeat is kept after all
+    (`frame_siblings_kept`), and only the rows found twice are parsed again."""
     threshold = 1e-9 if p.any_hit else p.threshold
     num_proc = p.num_proc or os.cpu_count() or 1
     report: dict = {"removed_by_eval_set": Counter()}
     progress = Progress("decontaminate", total=sum(count_items(path) for path in inputs.values()))
+    train_rows: Counter = Counter()
+    noted: dict[str, dict[int, Problem | None]] = {}  # input -> ordinal -> problem (None: found)
+    for name, path in inputs.items():
+        marks = noted[name] = {}
+        found_rows = scan(read_items(path, Tally()), index, threshold, num_proc, train_rows)
+        for ordinal, (_, (problem, found)) in enumerate(found_rows):
+            progress.update()
+            if problem is not None or found:
+                marks[ordinal] = problem
+    progress.finish()
     with JsonlWriter(out / "removed.jsonl") as removed_file:
         for name, path in inputs.items():
-            counts = report[name] = {"kept": 0, "removed": 0, "rejected": 0}
+            counts = report[name] = {"kept": 0, "removed": 0, "rejected": 0, "frame_siblings_kept": 0}
+            marks = noted[name]
             with JsonlWriter(out / f"{name}.jsonl") as kept_file:
-                for item, (problem, found) in scan(read_items(path, Tally()), index, threshold, num_proc):
-                    progress.update()
-                    if problem is not None:
-                        rejected_file.write(rejected_record(item, name, problem))
-                        counts["rejected"] += 1
-                    elif not found:
+                for ordinal, item in enumerate(read_items(path, Tally())):
+                    if ordinal not in marks:
                         kept_file.write_line(item[3])  # byte for byte as it was read
                         counts["kept"] += 1
+                    elif (problem := marks[ordinal]) is not None:
+                        rejected_file.write(rejected_record(item, name, problem))
+                        counts["rejected"] += 1
+                    elif not (found := _again(index, item, threshold, train_rows)):
+                        kept_file.write_line(item[3])
+                        counts["kept"] += 1
+                        counts["frame_siblings_kept"] += 1
                     else:
                         at = where(item)
                         row = parse(at, item[3])
@@ -161,9 +189,16 @@ def _clean(
                         )
                         counts["removed"] += 1
                         report["removed_by_eval_set"].update({m["eval_set"] for m in matched})
-    progress.finish()
     report["removed_by_eval_set"] = dict(sorted(report["removed_by_eval_set"].items()))
     return report
+
+
+def _again(index: EvalIndex, item: Item, threshold: float, train_rows: Counter) -> list:
+    """The second pass on a row the first found: matched with n-grams weighted by the training rows
+    that hold them, keeping the eval items both passes found."""
+    texts = row_texts(parse(where(item), item[3]))
+    first = index.match_rows([texts], threshold)[0]
+    return confirmed(first, index.match_rows([texts], threshold, train_rows=train_rows)[0])
 
 
 if __name__ == "__main__":

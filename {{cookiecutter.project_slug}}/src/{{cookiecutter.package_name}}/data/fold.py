@@ -92,13 +92,15 @@ def numbers(text: str) -> str:
     return _NUMBER_RUN.sub(_number, text)
 
 
-def fold(text: str) -> bytes:
-    """UTF-8 of the folded text: words separated by single spaces (see the module docstring)."""
+def fold(text: str, groups: bool = True, number_words: bool = True) -> bytes:
+    """UTF-8 of the folded text: words separated by single spaces (see the module docstring).
+
+    An ASCII text known to hold no digit group (`groups=False`) or no number word
+    (`number_words=False`) skips that step, which then changes nothing: ngrams.refold knows."""
     if text.isascii():
-        text = normalised(_DIGIT_GROUP.sub("", text)).decode("ascii")
-    else:
-        text = _IGNORABLE.sub("", text)
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-        text = unicodedata.normalize("NFKC", text).lower().translate(skeleton_table())
-        text = _NON_WORD.sub(" ", _DIGIT_GROUP.sub("", text))
-    return numbers(text).encode()
+        text = normalised(_DIGIT_GROUP.sub("", text) if groups else text).decode("ascii")
+        return (numbers(text) if number_words else text).encode()
+    text = _IGNORABLE.sub("", text)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFKC", text).lower().translate(skeleton_table())
+    return numbers(_NON_WORD.sub(" ", _DIGIT_GROUP.sub("", text))).encode()

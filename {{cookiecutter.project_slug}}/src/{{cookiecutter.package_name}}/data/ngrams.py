@@ -25,10 +25,11 @@ found through their rarest word trigram, then confirmed by a substring test.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 import numpy as np
 
-from .fold import fold
+from .fold import SCALE, VALUE, fold
 from .wordhash import blobs, word_hashes
 
 ANCHOR = 3  # trigram anchors for eval texts shorter than n
@@ -40,14 +41,53 @@ def words(text: str) -> list[str]:
     return fold(text).decode().split()
 
 
+def refold(
+    texts: list[str], blob: bytes, h: np.ndarray, first: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word hashes of fold(text) for every text, from the hashes of its cheap normalised form.
+
+    The two are the same words for most texts: only a text with non-ASCII characters, a number
+    word or a digit group ("1,000" is "1 000" once normalised) can fold differently, and those
+    are found without a Python loop (a byte pattern, a hash lookup), folded one by one and
+    hashed again. A test holds this to fold() itself on every kind of disguise.
+    """
+    data = np.frombuffer(blob, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    digit = (data >= 48) & (data <= 57)
+    m = max(len(data) - 4, 0)  # a digit, one space, three digits: a group fold may join
+    group = digit[:m] & (data[1 : m + 1] == 32) & digit[2 : m + 2] & digit[3 : m + 3] & digit[4 : m + 4]
+    groups = set((np.searchsorted(newlines, np.flatnonzero(group), side="right") - 1).tolist())
+    number = np.flatnonzero(np.isin(h, _number_word_hashes()))
+    number_words = set((np.searchsorted(first, number, side="right") - 1).tolist())
+    order = sorted(groups | number_words | {i for i, text in enumerate(texts) if not text.isascii()})
+    if not order:
+        return h, first, count
+    folded = (fold(texts[i], i in groups, i in number_words) for i in order)
+    again, _, again_count = word_hashes(b"\n".join([b"", *folded, b""]))
+    pieces, done, at = [], 0, 0  # done: words of h already placed; at: of `again`
+    count = count.copy()
+    for i, n in zip(order, again_count.tolist(), strict=True):
+        pieces += [h[done : first[i]], again[at : at + n]]
+        done, at, count[i] = first[i] + count[i], at + n, n
+    pieces.append(h[done:])
+    first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(first.dtype) if len(count) else first
+    return np.concatenate(pieces), first, count
+
+
+@lru_cache(maxsize=1)
+def _number_word_hashes() -> np.ndarray:
+    """Hashes of the number words fold() turns into digits ("and" only joins them)."""
+    return word_hashes(b"\n" + " ".join([*VALUE, *SCALE]).encode() + b"\n")[0]
+
+
 class Segments:
     """The word hashes of many texts in one array, with where each text starts and ends."""
 
     def __init__(self, texts: list[str]):
         self.texts = texts
         hashes, starts, counts, offset = [], [], [], 0
-        for _, _, blob in blobs(texts, fold):
-            h, first, count = word_hashes(blob)
+        for lo, hi, blob in blobs(texts):
+            h, first, count = refold(texts[lo:hi], blob, *word_hashes(blob))
             hashes.append(h)
             starts.append(first + offset)
             counts.append(count)
@@ -95,7 +135,7 @@ class EvalIndex:
         self.indexed = 0  # eval texts indexed, duplicates included
         self.boilerplate_only = 0  # texts made only of n-grams (or short texts) shared by many
         self._keys: dict[str, int] = {}
-        self._short: list[tuple[int, str]] = []
+        self._short: list[tuple[int, str]] = []  # (key, text as given): Segments folds it
         self._position_weights: dict[int, np.ndarray] = {}
         self._totals: dict[int, float] = {}
         self._bitmaps: tuple[np.ndarray, np.ndarray] | None = None
@@ -117,9 +157,9 @@ class EvalIndex:
             self.items.append([(eval_set, item_id)])
             if len(tokens) < self.n:
                 self.short_text[key] = f" {folded} "
-                self._short.append((key, folded))
+                self._short.append((key, text))
             else:
-                grams = Segments([folded]).grams(self.weights, self.n)[1]
+                grams = Segments([text]).grams(self.weights, self.n)[1]  # folds it: once only
                 self.grams[key] = grams
                 for h in set(grams.tolist()):
                     self.owners[h].append(key)
@@ -147,13 +187,7 @@ class EvalIndex:
         for key, grams in self.grams.items():
             if key in self._totals:
                 continue
-            w = np.array([self.gram_weight(h) for h in grams.tolist()])
-            # a word weighs as little as the most shared n-gram it is part of: the words of a
-            # frame many prompts share ("… from this morning's scan. Is it safe?") weigh little
-            # even beside a filler, so a look-alike with the same frame scores low
-            padded = np.concatenate([np.full(self.n - 1, np.inf), w, np.full(self.n - 1, np.inf)])
-            windows = np.lib.stride_tricks.sliding_window_view(padded, self.n)
-            self._position_weights[key] = windows.min(axis=1)
+            self._position_weights[key] = self._word_weights(grams)
             total = float(self._position_weights[key].sum())
             self._totals[key] = total
             self.boilerplate_only += total == 0.0
@@ -166,6 +200,25 @@ class EvalIndex:
         self._bitmaps = (bitmaps[0], bitmaps[1])
         return self._bitmaps
 
+    def _word_weights(
+        self, grams: np.ndarray, train_rows: Counter | None = None, own: set[int] = frozenset()
+    ) -> np.ndarray:
+        """The weight of each word of an eval text, from the n-grams (in text order) it is part of.
+
+        A word weighs as little as the most shared n-gram it is part of: the words of a frame
+        many prompts share ("… from this morning's scan. Is it safe?") weigh little even beside
+        a filler, so a look-alike with the same frame scores low. With `train_rows` (training
+        rows per n-gram), an n-gram that f other rows hold weighs 1/(1+f)² more: a frame the
+        training data repeats ("What is the capital of …") is the task's template, not a copy
+        of the prompt. `own`: the row's n-grams, counted in train_rows once for itself.
+        """
+        w = np.array([self.gram_weight(h) for h in grams.tolist()])
+        if train_rows is not None:
+            others = [train_rows.get(h, 0) - (h in own) for h in grams.tolist()]
+            w /= (1.0 + np.array(others, dtype=np.float64)) ** 2
+        padded = np.concatenate([np.full(self.n - 1, np.inf), w, np.full(self.n - 1, np.inf)])
+        return np.lib.stride_tricks.sliding_window_view(padded, self.n).min(axis=1)
+
     def _candidates(self, segments: Segments, k: int, bitmap: np.ndarray):
         positions, hashes = segments.grams(self.weights, k)
         keep = bitmap[hashes & np.uint64(len(bitmap) - 1)]
@@ -176,28 +229,44 @@ class EvalIndex:
             strict=True,
         )
 
-    def match_rows(self, rows: list[list[str]], threshold: float) -> list[list[tuple[str, str, float, str]]]:
+    def match_rows(
+        self,
+        rows: list[list[str]],
+        threshold: float,
+        count_into: Counter | None = None,
+        train_rows: Counter | None = None,
+    ) -> list[list[tuple[str, str, float, str]]]:
         """For each row (its message texts): (eval set, item id, score, matched span) of the eval
         texts it contains, the span being the row's folded words from the first shared n-gram
-        with that text to the last."""
+        with that text to the last.
+
+        `count_into` gets, for each distinctive eval n-gram, the number of these rows that hold
+        it; scores are weighted by such counts over all training rows when `train_rows` is
+        given (see _word_weights, and `match_all` for the two passes together).
+        """
         grams_bitmap, anchor_bitmap = self._bitmaps or self._finalize()
         row_of = [r for r, texts in enumerate(rows) for _ in texts]
         segments = Segments([t for texts in rows for t in texts])
         shared: dict[tuple[int, int], set[int]] = defaultdict(set)  # (row, key) -> shared n-grams
         spans: dict[tuple[int, int], list[int]] = {}  # (row, key) -> [segment, first, last word]
+        held: set[tuple[int, int]] = set()  # (row, n-gram) for count_into
         for s, at, h in self._candidates(segments, self.n, grams_bitmap):
             owners = self.owners.get(h)
             if not owners or len(owners) >= self.boilerplate:
                 continue
+            if count_into is not None:
+                held.add((row_of[s], h))
             for key in owners:
                 pair = (row_of[s], key)
                 shared[pair].add(h)
                 span = spans.setdefault(pair, [s, at, at])
                 if span[0] == s:
                     span[2] = at
+        if count_into is not None:
+            count_into.update(h for _, h in held)
         out: list[dict] = [{} for _ in rows]
         for (row, key), hs in shared.items():
-            score = self._score(key, hs)
+            score = self._score(key, hs, train_rows)
             if score >= threshold:
                 s, first, last = spans[(row, key)]
                 self._add(out[row], key, score, words(segments.texts[s])[first : last + self.n])
@@ -207,18 +276,22 @@ class EvalIndex:
                     self._add(out[row_of[s]], key, 1.0, self.short_text[key].split())
         return [sorted((e, i, v, span) for (e, i), (v, span) in found.items()) for found in out]
 
-    def _score(self, key: int, shared: set[int]) -> float:
+    def _score(self, key: int, shared: set[int], train_rows: Counter | None = None) -> float:
         """Weighted share of the eval text's words inside a shared n-gram (of its best `window`)."""
-        total = self._totals[key]
+        grams = self.grams[key]
+        if train_rows is None:
+            position_weights, total = self._position_weights[key], self._totals[key]
+        else:
+            position_weights = self._word_weights(grams, train_rows, shared)
+            total = float(position_weights.sum())
         if total == 0.0:
             return 0.0
-        grams = self.grams[key]
         hit = np.fromiter((h in shared for h in grams.tolist()), dtype=np.float64, count=len(grams))
         covered = np.convolve(hit, np.ones(self.n))[: len(grams) + self.n - 1] > 0
-        weights = self._position_weights[key] * covered
+        weights = position_weights * covered
         if self.window and len(weights) > self.window:  # the best stretch of a long text
             best = np.convolve(weights, np.ones(self.window), mode="valid").max()
-            windowed = np.convolve(self._position_weights[key], np.ones(self.window), mode="valid").max()
+            windowed = np.convolve(position_weights, np.ones(self.window), mode="valid").max()
             return round(float(max(best / windowed, weights.sum() / total)), 3)
         return round(float(weights.sum() / total), 3)
 
@@ -229,4 +302,22 @@ class EvalIndex:
                 found[item] = (score, text)
 
     def matches(self, texts: list[str], threshold: float) -> list[tuple[str, str, float, str]]:
-        return self.match_rows([texts], threshold)[0]
+        return self.match_all([texts], threshold)[0]
+
+    def match_all(self, rows: list[list[str]], threshold: float) -> list[list[tuple[str, str, float, str]]]:
+        """match_rows as the decontaminate stage runs it, for rows held in memory: every row
+        matched, n-grams counted over all of them, then the rows found matched again with the
+        n-grams many of them share weighing less. A row removed matches both ways."""
+        counts: Counter = Counter()
+        found = self.match_rows(rows, threshold, count_into=counts)
+        again = [r for r, matches in enumerate(found) if matches]
+        second = self.match_rows([rows[r] for r in again], threshold, train_rows=counts)
+        for r, matches in zip(again, second, strict=True):
+            found[r] = confirmed(found[r], matches)
+        return found
+
+
+def confirmed(first: list[tuple], second: list[tuple]) -> list[tuple]:
+    """The matches of the second pass (train-weighted scores) whose eval item the first found too."""
+    items = {(eval_set, item) for eval_set, item, _, _ in first}
+    return [m for m in second if (m[0], m[1]) in items]

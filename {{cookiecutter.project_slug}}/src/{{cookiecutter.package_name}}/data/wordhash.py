@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -84,13 +84,11 @@ def normalised(text: str) -> bytes:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower()).encode()
 
 
-def blobs(
-    texts: list[str], normalise: Callable[[str], bytes] = normalised
-) -> Iterator[tuple[int, int, bytes]]:
+def blobs(texts: list[str]) -> Iterator[tuple[int, int, bytes]]:
     """(lo, hi, blob) for consecutive runs of texts[lo:hi], each blob about BLOB_BYTES at most."""
     lo, parts, size = 0, [b""], 1  # size: the blob's length so far, separators included
     for i, text in enumerate(texts):
-        part = normalise(text)
+        part = normalised(text)
         if i > lo and size + len(part) + 1 > BLOB_BYTES:
             yield lo, i, b"\n".join([*parts, b""])
             lo, parts, size = i, [b""], 1
