@@ -32,6 +32,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from .data.contamination import Problem, build_index, problem_of
 from .data.jsonl import JsonlWriter, parse, write_json
 from .data.ngrams import EvalIndex, confirmed
@@ -46,11 +48,11 @@ BATCH = 2000
 _INDEX: EvalIndex | None = None  # set before forking so workers share it copy-on-write
 
 
-def _match(job: tuple[list[Item], float]) -> tuple[list[tuple[Problem | None, list]], Counter]:
+def _match(job: tuple[list[Item], float]) -> tuple[list[tuple[Problem | None, list]], tuple]:
     """Parse and match one batch: in a worker, the forked copy of the parent's index does it.
 
     A row that cannot be parsed or has no text is that row's problem; the batch goes on.
-    Also returns how many of the batch's rows hold each distinctive eval n-gram.
+    Also returns how often the batch uses each word of the eval texts, as (word, uses) arrays.
     """
     items, threshold = job
     texts, problems = [], []
@@ -61,9 +63,10 @@ def _match(job: tuple[list[Item], float]) -> tuple[list[tuple[Problem | None, li
         except Exception as e:  # noqa: BLE001
             texts.append([])
             problems.append(problem_of(e))
-    counts: Counter = Counter()
+    counts = _INDEX.word_counter()
     found = _INDEX.match_rows(texts, threshold, count_into=counts)
-    return list(zip(problems, found, strict=True)), counts
+    used = np.flatnonzero(counts)
+    return list(zip(problems, found, strict=True)), (used, counts[used])
 
 
 def _batches(items: Iterable) -> Iterator[list]:
@@ -73,22 +76,22 @@ def _batches(items: Iterable) -> Iterator[list]:
 
 
 def scan(
-    items: Iterable[Item], index: EvalIndex, threshold: float, num_proc: int, counts: Counter | None = None
+    items: Iterable[Item], index: EvalIndex, threshold: float, num_proc: int, counts: np.ndarray | None = None
 ) -> Iterator[tuple[Item, tuple[Problem | None, list]]]:
     """(item, (problem, matches)) for every record, in input order, a few batches at a time.
 
     Workers parse the JSON themselves, so the parent only reads, hands out and writes lines.
-    `counts` gets the rows holding each distinctive eval n-gram (EvalIndex.match_rows).
+    `counts` (EvalIndex.word_counter) gets how often the rows use each word of the eval texts.
     """
-    counts = Counter() if counts is None else counts
+    counts = index.word_counter() if counts is None else counts
     global _INDEX
     _INDEX = index
     index.matches([], threshold)  # build the lookup tables once, before any fork
     batches = _batches(items)
     if num_proc <= 1:
         for batch in batches:
-            found, batch_counts = _match((batch, threshold))
-            counts.update(batch_counts)
+            found, (used, uses) = _match((batch, threshold))
+            counts[used] += uses
             yield from zip(batch, found, strict=True)
         return
     in_flight = num_proc * 2
@@ -103,8 +106,8 @@ def scan(
     pending: collections.deque = collections.deque()
     with multiprocessing.get_context("fork").Pool(num_proc) as pool:
         try:
-            for found, batch_counts in pool.imap(_match, jobs()):
-                counts.update(batch_counts)
+            for found, (used, uses) in pool.imap(_match, jobs()):
+                counts[used] += uses
                 yield from zip(pending.popleft(), found, strict=True)
                 slots.release()
         finally:  # on an error, unblock the feeder so the pool can shut down instead of hanging
@@ -142,41 +145,48 @@ def _clean(
 ) -> dict:
     """Every trainable row kept byte for byte or removed with what it matched; unreadable ones rejected.
 
-    Two passes. The first matches every row and counts, for each distinctive eval n-gram, the
-    training rows (train, val and pairs together) that hold it; it notes the rows found and the
-    unreadable ones. The second copies the inputs, matching the rows found again with those
-    counts: a row that shares only a frame many training rows repeat is kept after all
-    (`frame_siblings_kept`), and only the rows found twice are parsed again."""
+    Two passes. The first matches every row and counts how often the training data (train, val
+    and pairs together) uses each word of the eval texts; it notes the rows found and the
+    unreadable ones. The second copies the inputs, matching the rows found again with the words
+    weighted by those counts: a row that shares only a frame the training data repeats ("What
+    is the capital of …" with another country) is kept after all (`frame_siblings_kept`).
+    The rows found are held (their lines) between the passes: memory grows with them only."""
     threshold = 1e-9 if p.any_hit else p.threshold
     num_proc = p.num_proc or os.cpu_count() or 1
     report: dict = {"removed_by_eval_set": Counter()}
     progress = Progress("decontaminate", total=sum(count_items(path) for path in inputs.values()))
-    train_rows: Counter = Counter()
-    noted: dict[str, dict[int, Problem | None]] = {}  # input -> ordinal -> problem (None: found)
+    word_uses = index.word_counter()
+    problems: dict[str, dict[int, Problem]] = {name: {} for name in inputs}  # by row ordinal
+    found_first: dict[str, dict[int, tuple[Item, list]]] = {name: {} for name in inputs}
     for name, path in inputs.items():
-        marks = noted[name] = {}
-        found_rows = scan(read_items(path, Tally()), index, threshold, num_proc, train_rows)
-        for ordinal, (_, (problem, found)) in enumerate(found_rows):
+        found_rows = scan(read_items(path, Tally()), index, threshold, num_proc, word_uses)
+        for ordinal, (item, (problem, found)) in enumerate(found_rows):
             progress.update()
-            if problem is not None or found:
-                marks[ordinal] = problem
+            if problem is not None:
+                problems[name][ordinal] = problem
+            elif found:
+                found_first[name][ordinal] = (item, found)
     progress.finish()
+    decided: dict[str, dict[int, list]] = {name: {} for name in inputs}  # what both passes found
+    for name, rows in found_first.items():
+        for batch in _batches(rows.items()):
+            texts = [row_texts(parse(where(item), item[3])) for _, (item, _) in batch]
+            again = index.match_rows(texts, threshold, word_uses=word_uses)
+            for (ordinal, (_, found)), second in zip(batch, again, strict=True):
+                decided[name][ordinal] = confirmed(found, second)
     with JsonlWriter(out / "removed.jsonl") as removed_file:
         for name, path in inputs.items():
             counts = report[name] = {"kept": 0, "removed": 0, "rejected": 0, "frame_siblings_kept": 0}
-            marks = noted[name]
             with JsonlWriter(out / f"{name}.jsonl") as kept_file:
                 for ordinal, item in enumerate(read_items(path, Tally())):
-                    if ordinal not in marks:
+                    found = decided[name].get(ordinal)
+                    if ordinal in problems[name]:
+                        rejected_file.write(rejected_record(item, name, problems[name][ordinal]))
+                        counts["rejected"] += 1
+                    elif not found:
                         kept_file.write_line(item[3])  # byte for byte as it was read
                         counts["kept"] += 1
-                    elif (problem := marks[ordinal]) is not None:
-                        rejected_file.write(rejected_record(item, name, problem))
-                        counts["rejected"] += 1
-                    elif not (found := _again(index, item, threshold, train_rows)):
-                        kept_file.write_line(item[3])
-                        counts["kept"] += 1
-                        counts["frame_siblings_kept"] += 1
+                        counts["frame_siblings_kept"] += found is not None
                     else:
                         at = where(item)
                         row = parse(at, item[3])
@@ -191,14 +201,6 @@ def _clean(
                         report["removed_by_eval_set"].update({m["eval_set"] for m in matched})
     report["removed_by_eval_set"] = dict(sorted(report["removed_by_eval_set"].items()))
     return report
-
-
-def _again(index: EvalIndex, item: Item, threshold: float, train_rows: Counter) -> list:
-    """The second pass on a row the first found: matched with n-grams weighted by the training rows
-    that hold them, keeping the eval items both passes found."""
-    texts = row_texts(parse(where(item), item[3]))
-    first = index.match_rows([texts], threshold)[0]
-    return confirmed(first, index.match_rows([texts], threshold, train_rows=train_rows)[0])
 
 
 if __name__ == "__main__":

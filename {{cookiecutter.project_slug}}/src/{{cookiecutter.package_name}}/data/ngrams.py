@@ -14,6 +14,12 @@ Words covered rather than n-grams shared: replacing one word in ten or reorderin
 the n-grams across the change, yet most words stay inside an intact one. Long eval texts are
 scored on their best `window` weighted words, so a row that copies part of a long passage counts.
 
+The rows a first pass finds are scored again with each word also weighted by how often the
+training data uses it (`match_all`; the stage's two passes): template-made data shares frames
+with its own test split by construction, and "Please help. What is the capital of Nepal?" is no
+copy of "Please help. What is the capital of Peru?" although it holds 7 of its 8 words. Only the
+filler is rare, so only the filler counts, and the same prompt under another opener still does.
+
 Speed comes from doing the work in numpy over a batch of rows at once: words are hashed without
 a Python loop (wordhash.py), each n-gram hash is a wrapping dot product of its word hashes with
 fixed random odd weights, and a bitmap of the eval n-gram hashes rejects almost every training
@@ -57,7 +63,7 @@ def refold(
     m = max(len(data) - 4, 0)  # a digit, one space, three digits: a group fold may join
     group = digit[:m] & (data[1 : m + 1] == 32) & digit[2 : m + 2] & digit[3 : m + 3] & digit[4 : m + 4]
     groups = set((np.searchsorted(newlines, np.flatnonzero(group), side="right") - 1).tolist())
-    number = np.flatnonzero(np.isin(h, _number_word_hashes()))
+    number = np.flatnonzero(np.isin(h, _number_word_hashes()) if len(h) > 256 else _is_number_word(h))
     number_words = set((np.searchsorted(first, number, side="right") - 1).tolist())
     order = sorted(groups | number_words | {i for i, text in enumerate(texts) if not text.isascii()})
     if not order:
@@ -78,6 +84,52 @@ def refold(
 def _number_word_hashes() -> np.ndarray:
     """Hashes of the number words fold() turns into digits ("and" only joins them)."""
     return word_hashes(b"\n" + " ".join([*VALUE, *SCALE]).encode() + b"\n")[0]
+
+
+def _is_number_word(h: np.ndarray) -> np.ndarray:
+    """np.isin(h, _number_word_hashes()) without its sorting, for a few words (an eval text)."""
+    numbers = _number_word_set()
+    return np.fromiter((x in numbers for x in h.tolist()), dtype=bool, count=len(h))
+
+
+@lru_cache(maxsize=1)
+def _number_word_set() -> frozenset[int]:
+    return frozenset(_number_word_hashes().tolist())
+
+
+class WordTable:
+    """Word hash -> its position in a sorted vocabulary, for a whole array of hashes at once.
+
+    An open-addressing table at most a quarter full: a lookup is one or two vectorised gathers,
+    where np.searchsorted over every word of a batch cost more than all the matching."""
+
+    def __init__(self, vocab: np.ndarray):
+        bits = max(10, (4 * len(vocab)).bit_length())
+        self.mask = (1 << bits) - 1
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)
+        self.ids = np.full(1 << bits, -1, dtype=np.int64)
+        self.probes = 1  # the longest run a lookup may walk
+        for i, h in enumerate(vocab.tolist()):  # the hashes are mixed: their low bits are a slot
+            slot, run = h & self.mask, 1
+            while self.ids[slot] >= 0:
+                slot, run = (slot + 1) & self.mask, run + 1
+            self.keys[slot], self.ids[slot] = h, i
+            self.probes = max(self.probes, run)
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """The vocabulary position of each hash, or -1."""
+        found = np.full(len(hashes), -1, dtype=np.int64)
+        pending = np.arange(len(hashes))
+        slots = (hashes & np.uint64(self.mask)).astype(np.int64)
+        for probe in range(self.probes):
+            at = (slots[pending] + probe) & self.mask
+            ids = self.ids[at]
+            hit = (ids >= 0) & (self.keys[at] == hashes[pending])
+            found[pending[hit]] = ids[hit]
+            pending = pending[(ids >= 0) & ~hit]  # a slot held by another word: look further
+            if not len(pending):
+                break
+        return found
 
 
 class Segments:
@@ -136,6 +188,9 @@ class EvalIndex:
         self.boilerplate_only = 0  # texts made only of n-grams (or short texts) shared by many
         self._keys: dict[str, int] = {}
         self._short: list[tuple[int, str]] = []  # (key, text as given): Segments folds it
+        self.text_words: dict[int, np.ndarray] = {}  # key -> its word hashes in text order
+        self.vocab = np.zeros(0, dtype=np.uint64)  # every word of the long texts, sorted
+        self._vocab_table = WordTable(self.vocab)
         self._position_weights: dict[int, np.ndarray] = {}
         self._totals: dict[int, float] = {}
         self._bitmaps: tuple[np.ndarray, np.ndarray] | None = None
@@ -159,8 +214,9 @@ class EvalIndex:
                 self.short_text[key] = f" {folded} "
                 self._short.append((key, text))
             else:
-                grams = Segments([text]).grams(self.weights, self.n)[1]  # folds it: once only
-                self.grams[key] = grams
+                segments = Segments([text])  # folds it: once only
+                grams = segments.grams(self.weights, self.n)[1]
+                self.grams[key], self.text_words[key] = grams, segments.hashes
                 for h in set(grams.tolist()):
                     self.owners[h].append(key)
         self._bitmaps = None
@@ -184,6 +240,9 @@ class EvalIndex:
                     continue
                 self.anchors[min(hs, key=lambda h: (frequency[h], h))].append(key)
             self._short.clear()
+        if self.text_words:
+            self.vocab = np.unique(np.concatenate(list(self.text_words.values())))
+        self._vocab_table = WordTable(self.vocab)
         for key, grams in self.grams.items():
             if key in self._totals:
                 continue
@@ -200,22 +259,14 @@ class EvalIndex:
         self._bitmaps = (bitmaps[0], bitmaps[1])
         return self._bitmaps
 
-    def _word_weights(
-        self, grams: np.ndarray, train_rows: Counter | None = None, own: set[int] = frozenset()
-    ) -> np.ndarray:
+    def _word_weights(self, grams: np.ndarray) -> np.ndarray:
         """The weight of each word of an eval text, from the n-grams (in text order) it is part of.
 
         A word weighs as little as the most shared n-gram it is part of: the words of a frame
         many prompts share ("… from this morning's scan. Is it safe?") weigh little even beside
-        a filler, so a look-alike with the same frame scores low. With `train_rows` (training
-        rows per n-gram), an n-gram that f other rows hold weighs 1/(1+f)² more: a frame the
-        training data repeats ("What is the capital of …") is the task's template, not a copy
-        of the prompt. `own`: the row's n-grams, counted in train_rows once for itself.
+        a filler, so a look-alike with the same frame scores low.
         """
         w = np.array([self.gram_weight(h) for h in grams.tolist()])
-        if train_rows is not None:
-            others = [train_rows.get(h, 0) - (h in own) for h in grams.tolist()]
-            w /= (1.0 + np.array(others, dtype=np.float64)) ** 2
         padded = np.concatenate([np.full(self.n - 1, np.inf), w, np.full(self.n - 1, np.inf)])
         return np.lib.stride_tricks.sliding_window_view(padded, self.n).min(axis=1)
 
@@ -229,44 +280,58 @@ class EvalIndex:
             strict=True,
         )
 
+    def word_counter(self) -> np.ndarray:
+        """Zero uses of every word of the long eval texts: `match_rows(count_into=)` fills it."""
+        self._bitmaps or self._finalize()
+        return np.zeros(len(self.vocab), dtype=np.int64)
+
     def match_rows(
         self,
         rows: list[list[str]],
         threshold: float,
-        count_into: Counter | None = None,
-        train_rows: Counter | None = None,
+        count_into: np.ndarray | None = None,
+        word_uses: np.ndarray | None = None,
     ) -> list[list[tuple[str, str, float, str]]]:
         """For each row (its message texts): (eval set, item id, score, matched span) of the eval
         texts it contains, the span being the row's folded words from the first shared n-gram
         with that text to the last.
 
-        `count_into` gets, for each distinctive eval n-gram, the number of these rows that hold
-        it; scores are weighted by such counts over all training rows when `train_rows` is
-        given (see _word_weights, and `match_all` for the two passes together).
+        `count_into` (from word_counter) gets how often these rows use each word of the eval
+        texts. With `word_uses`, such counts over all training rows, each word of an eval text
+        also weighs 1/(1+u)², u being its uses in rows other than this one: the words a
+        template-made training set repeats ("Please help. What is the capital of …") weigh
+        little beside its filler ("Peru"), so a row that shares only the frame is not a copy,
+        while a copy under another opener still is. `match_all` runs the two passes.
         """
         grams_bitmap, anchor_bitmap = self._bitmaps or self._finalize()
         row_of = [r for r, texts in enumerate(rows) for _ in texts]
         segments = Segments([t for texts in rows for t in texts])
+        if count_into is not None and len(self.vocab):
+            at = self._vocab_table.find(segments.hashes)
+            count_into += np.bincount(at[at >= 0], minlength=len(self.vocab))
         shared: dict[tuple[int, int], set[int]] = defaultdict(set)  # (row, key) -> shared n-grams
         spans: dict[tuple[int, int], list[int]] = {}  # (row, key) -> [segment, first, last word]
-        held: set[tuple[int, int]] = set()  # (row, n-gram) for count_into
         for s, at, h in self._candidates(segments, self.n, grams_bitmap):
             owners = self.owners.get(h)
             if not owners or len(owners) >= self.boilerplate:
                 continue
-            if count_into is not None:
-                held.add((row_of[s], h))
             for key in owners:
                 pair = (row_of[s], key)
                 shared[pair].add(h)
                 span = spans.setdefault(pair, [s, at, at])
                 if span[0] == s:
                     span[2] = at
-        if count_into is not None:
-            count_into.update(h for _, h in held)
         out: list[dict] = [{} for _ in rows]
+        own: dict[int, Counter] = {}  # row -> its words, to leave out of word_uses
         for (row, key), hs in shared.items():
-            score = self._score(key, hs, train_rows)
+            if word_uses is not None and row not in own:
+                own[row] = Counter(
+                    h
+                    for s, r in enumerate(row_of)
+                    if r == row
+                    for h in segments.hashes[segments.starts[s] : segments.ends[s]].tolist()
+                )
+            score = self._score(key, hs, word_uses, own.get(row))
             if score >= threshold:
                 s, first, last = spans[(row, key)]
                 self._add(out[row], key, score, words(segments.texts[s])[first : last + self.n])
@@ -276,13 +341,17 @@ class EvalIndex:
                     self._add(out[row_of[s]], key, 1.0, self.short_text[key].split())
         return [sorted((e, i, v, span) for (e, i), (v, span) in found.items()) for found in out]
 
-    def _score(self, key: int, shared: set[int], train_rows: Counter | None = None) -> float:
+    def _score(
+        self, key: int, shared: set[int], word_uses: np.ndarray | None = None, own: Counter | None = None
+    ) -> float:
         """Weighted share of the eval text's words inside a shared n-gram (of its best `window`)."""
         grams = self.grams[key]
-        if train_rows is None:
-            position_weights, total = self._position_weights[key], self._totals[key]
-        else:
-            position_weights = self._word_weights(grams, train_rows, shared)
+        position_weights, total = self._position_weights[key], self._totals[key]
+        if word_uses is not None:
+            text_words = self.text_words[key]
+            uses = word_uses[np.searchsorted(self.vocab, text_words)]
+            uses = uses - np.array([(own or {}).get(h, 0) for h in text_words.tolist()])
+            position_weights = position_weights / (1.0 + np.maximum(uses, 0))
             total = float(position_weights.sum())
         if total == 0.0:
             return 0.0
@@ -306,18 +375,18 @@ class EvalIndex:
 
     def match_all(self, rows: list[list[str]], threshold: float) -> list[list[tuple[str, str, float, str]]]:
         """match_rows as the decontaminate stage runs it, for rows held in memory: every row
-        matched, n-grams counted over all of them, then the rows found matched again with the
-        n-grams many of them share weighing less. A row removed matches both ways."""
-        counts: Counter = Counter()
+        matched and its words counted, then the rows found matched again with the words all
+        of them repeat weighing less. A row removed matches both ways."""
+        counts = self.word_counter()
         found = self.match_rows(rows, threshold, count_into=counts)
         again = [r for r, matches in enumerate(found) if matches]
-        second = self.match_rows([rows[r] for r in again], threshold, train_rows=counts)
+        second = self.match_rows([rows[r] for r in again], threshold, word_uses=counts)
         for r, matches in zip(again, second, strict=True):
             found[r] = confirmed(found[r], matches)
         return found
 
 
 def confirmed(first: list[tuple], second: list[tuple]) -> list[tuple]:
-    """The matches of the second pass (train-weighted scores) whose eval item the first found too."""
+    """The matches of the second pass (word-use weighted) whose eval item the first found too."""
     items = {(eval_set, item) for eval_set, item, _, _ in first}
     return [m for m in second if (m[0], m[1]) in items]
