@@ -67,8 +67,13 @@ LAST_WINS = json.JSONDecoder(parse_constant=_no_constant)  # what most readers o
 def loads(text: str | bytes):
     """Standard JSON: like `json.loads`, but NaN, Infinity and -Infinity raise ValueError, and an
     object with a key twice raises DuplicateKey (Python keeps the last value, other readers the
-    first: the record means two things)."""
-    return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    first: the record means two things). One decoder serves every call: json.loads with these
+    options would build a new one per line."""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    elif text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return DECODER.decode(text)
 
 
 def has_suffix(file: Path, suffixes: tuple[str, ...]) -> bool:

@@ -339,7 +339,9 @@ class EvalIndex:
             for key in self.anchors.get(h, ()):
                 if self.short_text[key] in segments.text(s):
                     self._add(out[row_of[s]], key, 1.0, self.short_text[key].split())
-        return [sorted((e, i, v, span) for (e, i), (v, span) in found.items()) for found in out]
+        return [
+            sorted((e, i, v, span) for (e, i), (v, span) in found.items()) if found else [] for found in out
+        ]
 
     def _score(
         self, key: int, shared: set[int], word_uses: np.ndarray | None = None, own: Counter | None = None
