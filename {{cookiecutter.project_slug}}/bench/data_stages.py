@@ -37,7 +37,9 @@ from {{ cookiecutter.package_name }}.data import records as curation
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex
 from {{ cookiecutter.package_name }}.data.texts import eval_texts, row_texts
 from {{ cookiecutter.package_name }}.params.curate import CurateParams
-from {{ cookiecutter.package_name }}.params.decontaminate import DecontaminateParams
+from {{ cookiecutter.package_name }}.params.decontaminate import (
+    DecontaminateParams,
+)
 
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
 WORDS = [  # a 30k-word vocabulary of letter strings

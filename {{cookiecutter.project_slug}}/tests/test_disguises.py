@@ -10,7 +10,9 @@ from {{ cookiecutter.package_name }}.data.fold import fold
 from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, Segments
 from {{ cookiecutter.package_name }}.data.texts import eval_texts, row_texts
 from {{ cookiecutter.package_name }}.data.wordhash import word_hashes
-from {{ cookiecutter.package_name }}.params.decontaminate import DecontaminateParams
+from {{ cookiecutter.package_name }}.params.decontaminate import (
+    DecontaminateParams,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 from disguises import DISGUISES, contamination_set  # noqa: E402
