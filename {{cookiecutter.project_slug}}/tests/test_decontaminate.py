@@ -1,8 +1,13 @@
 import json
 
+import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.data.ngrams import EvalIndex, words
+from {{ cookiecutter.package_name }}.data.ngrams import (
+    EvalIndex,
+    WordTable,
+    words,
+)
 from {{ cookiecutter.package_name }}.data.texts import (
     TextError,
     eval_texts,
@@ -28,6 +33,18 @@ QUESTION = (
 def write(path, rows):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_the_word_table_finds_what_a_sorted_search_finds():
+    rng = np.random.default_rng(0)
+    vocab = np.unique(rng.integers(0, 2**63, size=5000, dtype=np.uint64))
+    table = WordTable(vocab)
+    assert table.probes > 1  # some slots collide, so lookups walk on
+    queries = np.concatenate([vocab, rng.integers(0, 2**63, size=5000, dtype=np.uint64), vocab[::7]])
+    expected = np.searchsorted(vocab, queries)
+    expected[(expected == len(vocab)) | (vocab[np.minimum(expected, len(vocab) - 1)] != queries)] = -1
+    assert table.find(queries).tolist() == expected.tolist()
+    assert WordTable(vocab[:0]).find(queries[:3]).tolist() == [-1, -1, -1]
 
 
 def test_words_ignore_case_punctuation_and_spacing():
