@@ -27,6 +27,7 @@ from disguises import DISGUISES, contamination_set  # noqa: E402
         ("cafe\u0301 na\u0308ive c\u0327a", "cafe naive ca"),
         ("Twenty-three, one hundred and five, 2,024 and two thousand twenty-four", "23 105 2024 and 2024"),
         ("one two three", "1 2 3"),
+        ("a thousand words, a hundred and five, one million", "a 1000 words a 105 1000000"),
         ("plain ASCII, stays: as-is!", "plain ascii stays as is"),
     ],
 )  # fmt: skip
@@ -95,6 +96,14 @@ def test_a_prompt_that_is_only_shared_instruction_is_never_matched_on():
     assert index.matches([f"{instruction} A passage of my own about ships."], 0.5) == []
     copied = index.matches(["Notes: a third passage about mountain goats in winter"], 0.7)
     assert [(i, s) for _, i, _, s in copied] == [("e2", "a third passage about mountain goats in winter")]
+
+
+def test_any_hit_catches_one_shared_n_gram_of_a_very_long_prompt():
+    """A score far below 0.001 still passes any_hit's bar: scores are compared before rounding."""
+    words = [f"w{i}x" for i in range(15000)]
+    index = EvalIndex(n=6, min_words=3, window=0)
+    index.add("eval", "long", [" ".join(words)])
+    assert [m[:2] for m in index.matches([" ".join(words[100:106])], 1e-9)] == [("eval", "long")]
 
 
 def test_a_long_passage_copied_in_part_counts():

@@ -74,7 +74,8 @@ def _number(match: re.Match) -> str:
         else:
             fits, kind = last != "", "scale"
         if not fits:
-            out.append(total + current)
+            if last:  # a number ends here; a run may also start with a scale word ("thousand")
+                out.append(total + current)
             total, current = 0, 0
         if v is not None:
             current += v

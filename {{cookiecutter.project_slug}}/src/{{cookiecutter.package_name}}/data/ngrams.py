@@ -298,7 +298,7 @@ class EvalIndex:
 
         `count_into` (from word_counter) gets how often these rows use each word of the eval
         texts. With `word_uses`, such counts over all training rows, each word of an eval text
-        also weighs 1/(1+u)², u being its uses in rows other than this one: the words a
+        also weighs 1/(1+u), u being its uses in rows other than this one: the words a
         template-made training set repeats ("Please help. What is the capital of …") weigh
         little beside its filler ("Peru"), so a row that shares only the frame is not a copy,
         while a copy under another opener still is. `match_all` runs the two passes.
@@ -332,9 +332,9 @@ class EvalIndex:
                     for h in segments.hashes[segments.starts[s] : segments.ends[s]].tolist()
                 )
             score = self._score(key, hs, word_uses, own.get(row))
-            if score >= threshold:
+            if score >= threshold:  # rounded only once compared: any_hit's bar is 1e-9
                 s, first, last = spans[(row, key)]
-                self._add(out[row], key, score, words(segments.texts[s])[first : last + self.n])
+                self._add(out[row], key, round(score, 3), words(segments.texts[s])[first : last + self.n])
         for s, _, h in self._candidates(segments, ANCHOR, anchor_bitmap):
             for key in self.anchors.get(h, ()):
                 if self.short_text[key] in segments.text(s):
@@ -363,8 +363,8 @@ class EvalIndex:
         if self.window and len(weights) > self.window:  # the best stretch of a long text
             best = np.convolve(weights, np.ones(self.window), mode="valid").max()
             windowed = np.convolve(position_weights, np.ones(self.window), mode="valid").max()
-            return round(float(max(best / windowed, weights.sum() / total)), 3)
-        return round(float(weights.sum() / total), 3)
+            return float(max(best / windowed, weights.sum() / total))
+        return float(weights.sum() / total)
 
     def _add(self, found: dict, key: int, score: float, span: list[str]) -> None:
         text = " ".join(span[:SPAN_WORDS]) + (" …" if len(span) > SPAN_WORDS else "")
